@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: MIT */
+/* The vCPU object: what posters touch first, then what its pCPU owns. */
+#ifndef REQVISOR_VCPU_H
+#define REQVISOR_VCPU_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+/* Values mirror KVM's vcpu->mode. */
+enum rv_vcpu_mode {
+	RV_OUTSIDE_GUEST_MODE = 0,
+	RV_IN_GUEST_MODE = 1,
+	RV_EXITING_GUEST_MODE = 2,
+	RV_READING_SHADOW_PAGE_TABLES = 3,
+};
+
+/* Scheduling state, owned by the run-queue protocol (src/core/sched). */
+enum rv_run_state {
+	RV_VCPU_RUNNABLE, /* on a run queue or loaded on a pCPU */
+	RV_VCPU_BLOCKED,  /* halted, on no queue; a wake makes it RUNNABLE */
+	RV_VCPU_DONE,	  /* finished; never runs again */
+};
+
+enum rv_stat_id {
+#define RV_STAT(name, meaning) RV_STAT_##name,
+#include "reqvisor/stats.def"
+#undef RV_STAT
+	RV_NR_STATS
+};
+
+struct rv_vm;
+struct rv_pcpu;
+
+struct rv_vcpu {
+	/* Line 0: the request word and everything a poster or kicker reads. */
+	_Atomic uint64_t requests;
+	_Atomic int mode;
+	_Atomic uint32_t exits; /* bumped on every return to OUTSIDE_GUEST */
+	_Atomic int run_state;
+	struct rv_pcpu *_Atomic pcpu; /* the pCPU it is loaded on (or was) */
+	uint32_t index;
+	int node;
+	struct rv_vm *vm;
+
+	/* Written only by posters whose post found the bit already set. */
+	_Alignas(64) _Atomic uint64_t coalesced[64];
+
+	/* Owned by the pCPU that has the vCPU loaded. */
+	_Alignas(64) int phase;
+	int pending_exit; /* a halt or finish held back by a WAIT broadcast */
+	int was_blocked;
+	uint32_t slice_left;
+	uint32_t walk_left;
+	struct rv_pcpu *last_pcpu;
+	void *backend_data;
+	uint64_t serviced[64];
+	uint64_t covered[64]; /* cleared unserviced by a superset request */
+	uint64_t stat[RV_NR_STATS];
+};
+
+#endif

@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The request handlers, one per bit, run lowest bit first. The list order in
+ * requests.def is therefore the service order, and docs/requests.md states it.
+ *
+ * Return convention: true to go on towards entry, false when the vCPU must
+ * stop (the VM is dead).
+ */
+#include "service.h"
+
+#include "vm_impl.h"
+
+typedef bool (*rv_request_handler)(struct rv_vcpu *vcpu);
+
+/*
+ * Drop a pending request that the flush about to run covers. The clear comes
+ * before the covering flush, so every post it drops happened before a flush
+ * that includes it; a post after the clear stays pending.
+ */
+static void cover(struct rv_vcpu *vcpu, unsigned nr)
+{
+	if (rv_check_request(vcpu, nr))
+		vcpu->covered[nr]++;
+}
+
+static bool handle_vm_dead(struct rv_vcpu *vcpu)
+{
+	(void)vcpu;
+	return false;
+}
+
+static bool handle_mmu_free_obsolete_roots(struct rv_vcpu *vcpu)
+{
+	vcpu->stat[RV_STAT_mmu_free_roots]++;
+	return true;
+}
+
+static bool handle_mmu_sync(struct rv_vcpu *vcpu)
+{
+	vcpu->stat[RV_STAT_mmu_syncs]++;
+	return true;
+}
+
+static bool handle_load_mmu_pgd(struct rv_vcpu *vcpu)
+{
+	vcpu->stat[RV_STAT_pgd_loads]++;
+	return true;
+}
+
+/* A guest flush is a superset of any pending Hyper-V flush of this mode. */
+static void purge_hv_flush(struct rv_vcpu *vcpu)
+{
+	if (!rv_test_request(vcpu, RV_REQ_BIT_HV_TLB_FLUSH))
+		return;
+	cover(vcpu, RV_REQ_BIT_HV_TLB_FLUSH);
+	vcpu->stat[RV_STAT_hv_purges]++;
+}
+
+static bool handle_tlb_flush(struct rv_vcpu *vcpu)
+{
+	cover(vcpu, RV_REQ_BIT_TLB_FLUSH_CURRENT);
+	vcpu->vm->vendor.flush_tlb_all(vcpu);
+	return true;
+}
+
+static bool handle_tlb_flush_current(struct rv_vcpu *vcpu)
+{
+	vcpu->vm->vendor.flush_tlb_current(vcpu);
+	return true;
+}
+
+static bool handle_tlb_flush_guest(struct rv_vcpu *vcpu)
+{
+	purge_hv_flush(vcpu);
+	vcpu->vm->vendor.flush_tlb_guest(vcpu);
+	return true;
+}
+
+/* No FIFO exists before the Hyper-V backend: every drain is a flush-all
+ * entry, which the TLFS rules turn into a full guest flush. */
+static bool handle_hv_tlb_flush(struct rv_vcpu *vcpu)
+{
+	vcpu->stat[RV_STAT_hv_flushes]++;
+	vcpu->vm->vendor.flush_tlb_guest(vcpu);
+	return true;
+}
+
+static bool handle_event(struct rv_vcpu *vcpu)
+{
+	const struct rv_backend_ops *b = vcpu->vm->cfg.backend;
+
+	vcpu->stat[RV_STAT_events]++;
+	if (b->on_event)
+		b->on_event(vcpu);
+	return true;
+}
+
+static bool handle_unblock(struct rv_vcpu *vcpu)
+{
+	(void)vcpu;
+	return true;
+}
+
+static const rv_request_handler handlers[RV_NR_REQUESTS] = {
+	[RV_REQ_BIT_VM_DEAD] = handle_vm_dead,
+	[RV_REQ_BIT_MMU_FREE_OBSOLETE_ROOTS] = handle_mmu_free_obsolete_roots,
+	[RV_REQ_BIT_MMU_SYNC] = handle_mmu_sync,
+	[RV_REQ_BIT_LOAD_MMU_PGD] = handle_load_mmu_pgd,
+	[RV_REQ_BIT_TLB_FLUSH] = handle_tlb_flush,
+	[RV_REQ_BIT_TLB_FLUSH_CURRENT] = handle_tlb_flush_current,
+	[RV_REQ_BIT_TLB_FLUSH_GUEST] = handle_tlb_flush_guest,
+	[RV_REQ_BIT_HV_TLB_FLUSH] = handle_hv_tlb_flush,
+	[RV_REQ_BIT_EVENT] = handle_event,
+	[RV_REQ_BIT_UNBLOCK] = handle_unblock,
+};
+
+bool rv_service_requests_mask(struct rv_vcpu *vcpu, uint64_t mask)
+{
+	uint64_t todo = atomic_load_explicit(&vcpu->requests, memory_order_acquire) & mask;
+
+	while (todo) {
+		unsigned nr = __builtin_ctzll(todo);
+
+		todo &= todo - 1;
+		/* A handler that ran earlier in this pass may have covered it. */
+		if (!rv_check_request(vcpu, nr))
+			continue;
+		vcpu->serviced[nr]++;
+		rv_trace(vcpu->vm, RV_TRACE_SERVICE, vcpu->index, nr);
+		if (!handlers[nr](vcpu))
+			return false;
+	}
+	return true;
+}
