@@ -25,7 +25,7 @@ install_missing() {
 build() {
 	local dir=${BUILD_DIR:-build}
 	if [ ! -f "$dir/build.ninja" ]; then
-		meson setup "$dir" --buildtype=release ${MESON_ARGS:-} >/dev/null
+		meson setup "$dir" ${MESON_ARGS:-} >/dev/null
 	fi
 	ninja -C "$dir" >/dev/null
 }

@@ -16,11 +16,14 @@
  *
  * Both sides store then load with sequential consistency, so at least one of
  * them sees the other: either the vCPU sees the bit before it enters, or the
- * poster sees IN_GUEST and kicks it out. Servicing clears the bit and then
- * issues a full barrier, so a payload written for a later post of the same
- * request is either read now or its bit is seen again.
+ * poster sees IN_GUEST and kicks it out. Servicing clears the bit with a
+ * seq_cst read-modify-write, which acts as the full barrier after the clear:
+ * RMWs of one word are totally ordered, so a later post of the same request
+ * either comes after the clear (its bit stays set and is serviced again) or
+ * before it (the clear synchronizes with it and its payload is visible).
  *
- * These five functions are the only code that touches vcpu->requests.
+ * The functions below are the only code that touches vcpu->requests: make,
+ * test, clear, check and pending, plus the fence a NO_ACTION kick needs.
  */
 #ifndef REQVISOR_REQUEST_H
 #define REQVISOR_REQUEST_H
@@ -104,20 +107,33 @@ static inline void rv_clear_request(struct rv_vcpu *vcpu, unsigned nr)
 	atomic_fetch_and_explicit(&vcpu->requests, ~(1ull << nr), memory_order_relaxed);
 }
 
-/* Test, and only if set, clear followed by a full barrier (not one atomic
+/* Test, and only if set, clear with a full barrier (not one atomic
  * test-and-clear: the common case of a clear bit stays a plain load). */
 static inline bool rv_check_request(struct rv_vcpu *vcpu, unsigned nr)
 {
 	if (!rv_test_request(vcpu, nr))
 		return false;
-	rv_clear_request(vcpu, nr);
-	atomic_thread_fence(memory_order_seq_cst);
+	atomic_fetch_and_explicit(&vcpu->requests, ~(1ull << nr), memory_order_seq_cst);
 	return true;
+}
+
+/* The pending bits among @mask. A seq_cst load: the load half of the entry
+ * path's Dekker pairing (on x86 as cheap as a relaxed load). */
+static inline uint64_t rv_request_pending_mask(const struct rv_vcpu *vcpu, uint64_t mask)
+{
+	return atomic_load_explicit(&vcpu->requests, memory_order_seq_cst) & mask;
 }
 
 static inline bool rv_request_pending(const struct rv_vcpu *vcpu)
 {
-	return atomic_load_explicit(&vcpu->requests, memory_order_relaxed) != 0;
+	return rv_request_pending_mask(vcpu, ~0ull) != 0;
+}
+
+/* A NO_ACTION kick sets no bit, but still needs the store half of the Dekker
+ * pairing before it reads the target's mode: a seq_cst RMW of the word. */
+static inline void rv_request_fence(struct rv_vcpu *vcpu)
+{
+	atomic_fetch_or_explicit(&vcpu->requests, 0, memory_order_seq_cst);
 }
 
 #endif

@@ -11,9 +11,8 @@
  * is OUTSIDE_GUEST. Halted and preempted targets are OUTSIDE_GUEST: they get
  * their bit and service it before their next entry, and are never waited for.
  */
-#include <urcu-bp.h>
-
 #include "kick.h"
+#include "rcu.h"
 #include "sched/pcpu.h"
 
 static void send_ipi(struct rv_vm *vm, struct rv_vcpu *t, struct rv_bcast_count *c)
@@ -35,7 +34,7 @@ static void send_ipi(struct rv_vm *vm, struct rv_vcpu *t, struct rv_bcast_count 
 static void post(struct rv_vcpu *t, uint32_t req)
 {
 	if (req & RV_REQ_NO_ACTION)
-		atomic_thread_fence(memory_order_seq_cst);
+		rv_request_fence(t);
 	else
 		rv_make_request(t, req);
 }
@@ -84,7 +83,7 @@ void rv_broadcast(struct rv_vm *vm, uint32_t req, const struct rv_vcpu_mask *mas
 {
 	unsigned i;
 
-	rcu_read_lock();
+	rv_rcu_read_lock(vm);
 	if (mask) {
 		rv_mask_for_each(i, mask, vm->max_vcpus)
 		{
@@ -101,7 +100,7 @@ void rv_broadcast(struct rv_vm *vm, uint32_t req, const struct rv_vcpu_mask *mas
 				kick_target(vm, t, req, ws, count);
 		}
 	}
-	rcu_read_unlock();
+	rv_rcu_read_unlock(vm);
 }
 
 static bool target_left_guest(struct rv_vcpu *t, const struct rv_wait_entry *e)
@@ -114,14 +113,14 @@ static bool target_left_guest(struct rv_vcpu *t, const struct rv_wait_entry *e)
 
 bool rv_waitset_done(struct rv_vm *vm, struct rv_waitset *ws)
 {
-	rcu_read_lock();
+	rv_rcu_read_lock(vm);
 	for (uint32_t i = 0; i < ws->nr;) {
 		if (target_left_guest(rv_vm_slot(vm, ws->entry[i].index), &ws->entry[i]))
 			ws->entry[i] = ws->entry[--ws->nr];
 		else
 			i++;
 	}
-	rcu_read_unlock();
+	rv_rcu_read_unlock(vm);
 	return ws->nr == 0;
 }
 

@@ -116,7 +116,7 @@ static const rv_request_handler handlers[RV_NR_REQUESTS] = {
 
 bool rv_service_requests_mask(struct rv_vcpu *vcpu, uint64_t mask)
 {
-	uint64_t todo = atomic_load_explicit(&vcpu->requests, memory_order_acquire) & mask;
+	uint64_t todo = rv_request_pending_mask(vcpu, mask);
 
 	while (todo) {
 		unsigned nr = __builtin_ctzll(todo);

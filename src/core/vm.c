@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <urcu-bp.h>
 
+#include "rcu.h"
 #include "sched/pcpu.h"
 #include "vm_impl.h"
 
@@ -142,7 +142,7 @@ int rv_vm_remove_vcpu(struct rv_vm *vm, uint32_t index)
 	pthread_mutex_unlock(&vm->set_lock);
 	/* Broadcasts that found the vCPU before the slot was cleared may
 	 * still touch it: free only after they have all ended. */
-	synchronize_rcu();
+	rv_rcu_synchronize(vm);
 	vcpu_free(vm, v);
 	return 0;
 }

@@ -29,6 +29,7 @@ struct rv_vm {
 	 * rcu_read_lock(), writers hold set_lock. */
 	struct rv_vcpu *_Atomic *slots;
 	pthread_mutex_t set_lock;
+	char rcu_sync; /* the TSan sync object of the grace period (rcu.h) */
 
 	struct rv_pcpu **pcpus;
 	_Atomic uint32_t nr_live;    /* vCPUs not DONE */

@@ -108,7 +108,7 @@ struct syn_program *syn_compile(const char *text, char *err, size_t errlen)
 		char shown[64];
 		char *tok[4];
 
-		snprintf(shown, sizeof(shown), "%s", line);
+		snprintf(shown, sizeof(shown), "%s", line + strspn(line, " \t"));
 		int ntok = split(line, tok, 4);
 
 		if (ntok == 0)

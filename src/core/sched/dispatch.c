@@ -55,7 +55,7 @@ static void leave_guest_mode(struct rv_vcpu *v)
 static bool entry_must_back_off(struct rv_vcpu *v)
 {
 	return atomic_load_explicit(&v->mode, memory_order_seq_cst) == RV_EXITING_GUEST_MODE ||
-	       atomic_load_explicit(&v->requests, memory_order_seq_cst) != 0;
+	       rv_request_pending(v);
 }
 
 static void try_enter(struct rv_pcpu *p, struct rv_vcpu *v)
@@ -134,8 +134,7 @@ static void halt(struct rv_pcpu *p, struct rv_vcpu *v)
 	vcpu_put(p, v);
 	atomic_fetch_add(&vm->nr_blocked, 1);
 	atomic_store_explicit(&v->run_state, RV_VCPU_BLOCKED, memory_order_seq_cst);
-	if ((atomic_load_explicit(&v->requests, memory_order_seq_cst) & rv_request_wake_mask()) ||
-	    (b->has_event && b->has_event(v)))
+	if (rv_request_pending_mask(v, rv_request_wake_mask()) || (b->has_event && b->has_event(v)))
 		rv_vcpu_wake(v);
 }
 

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The reqvisor command: exit statuses and messages for good and bad input.
+set -u
+rv=$1
+fails=0 passes=0
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+expect() { # expect STATUS PATTERN -- ARGS...
+	local want=$1 pattern=$2
+	shift 3
+	"$rv" "$@" >"$tmp/out" 2>"$tmp/err"
+	local got=$?
+	if [ "$got" -ne "$want" ] || ! grep -qE -- "$pattern" "$tmp/out" "$tmp/err"; then
+		echo "FAIL: reqvisor $* -> status $got (want $want), output:"
+		cat "$tmp/out" "$tmp/err" | head -5
+		fails=$((fails + 1))
+	else
+		passes=$((passes + 1))
+	fi
+}
+
+expect 0 "finished" -- run --synthetic --vcpus 4 --pcpus 2 --rounds 5
+expect 0 "trace: [0-9]+ events" -- run --synthetic --executor deterministic --rounds 3
+expect 0 "usage" -- run --help
+expect 2 "usage" --
+expect 2 "unknown command" -- frobnicate
+expect 2 "unknown or incomplete option" -- run --bogus
+expect 2 "unknown or incomplete option" -- run --vcpus
+expect 2 "vcpus takes 1 to 4096" -- run --vcpus 0
+expect 2 "vcpus takes 1 to 4096" -- run --vcpus 5000
+expect 2 "vcpus takes 1 to 4096" -- run --vcpus 12abc
+expect 2 "pcpus takes" -- run --pcpus 0
+expect 2 "executor takes" -- run --executor fast
+expect 2 "topology takes" -- run --topology 4
+expect 2 "topology takes" -- run --topology 0x2
+expect 2 "unknown fault point 'kick.nope'" -- run --fault kick.nope
+expect 2 "probability" -- run --fault kick.drop=7
+expect 2 "script: cannot parse 'jump 3'" -- run --script "run 3; jump 3"
+expect 2 "script: empty" -- run --script " ; "
+expect 2 "guest images are not supported yet" -- run guest.elf
+expect 2 "seed takes a number" -- run --seed x
+expect 1 "hung" -- run --script "halt" --executor deterministic
+expect 1 "hung" -- run --script "halt" --vcpus 2 --pcpus 2
+expect 0 "fault kick.drop +fired" -- run --executor deterministic --fault kick.drop=0.5 --rounds 5
+expect 0 "finished" -- run --topology 2x2 --vcpus 16 --rounds 3 --stats "$tmp/s.json"
+if ! python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['vm']['vcpus']==16 and len(d['vcpus'])==16 and d['vm']['nodes']==2" "$tmp/s.json"; then
+	echo "FAIL: --stats JSON"
+	fails=$((fails + 1))
+else
+	passes=$((passes + 1))
+fi
+expect 2 "cannot write stats" -- run --rounds 1 --stats /nonexistent/dir/s.json
+
+echo "$passes passed, $fails failed"
+[ "$fails" -eq 0 ]
