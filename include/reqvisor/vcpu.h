@@ -31,6 +31,21 @@ enum rv_stat_id {
 struct rv_vm;
 struct rv_pcpu;
 
+/*
+ * Counters with one writer (the pCPU that has the vCPU loaded) and readers
+ * anywhere: a relaxed load and store, not a locked add, so counting costs a
+ * plain increment and progress reads during a run are not data races.
+ */
+static inline void rv_count(uint64_t *counter, uint64_t n)
+{
+	__atomic_store_n(counter, __atomic_load_n(counter, __ATOMIC_RELAXED) + n, __ATOMIC_RELAXED);
+}
+
+static inline uint64_t rv_counter(const uint64_t *counter)
+{
+	return __atomic_load_n(counter, __ATOMIC_RELAXED);
+}
+
 struct rv_vcpu {
 	/* Line 0: the request word and everything a poster or kicker reads. */
 	_Atomic uint64_t requests;

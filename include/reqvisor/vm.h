@@ -46,6 +46,10 @@ void rv_vm_destroy(struct rv_vm *vm);
  * or the VM is killed (-2). */
 int rv_vm_run(struct rv_vm *vm);
 
+/* Stop a running VM from any host thread: post VM_DEAD to every vCPU (kicking
+ * those in guest mode) and end the run; rv_vm_run() then returns -2. */
+void rv_vm_kill(struct rv_vm *vm);
+
 const struct rv_vm_config *rv_vm_config(const struct rv_vm *vm);
 void *rv_vm_backend_ctx(const struct rv_vm *vm);
 uint32_t rv_vm_nr_vcpus(const struct rv_vm *vm);
@@ -94,5 +98,8 @@ uint64_t rv_vm_requests_coalesced(struct rv_vm *vm, unsigned nr);
 uint64_t rv_vm_requests_covered(struct rv_vm *vm, unsigned nr);
 uint64_t rv_vm_requests_posted(struct rv_vm *vm, unsigned nr);
 uint64_t rv_vm_fault_fired(struct rv_vm *vm, int fault);
+/* Idle workers that woke by their timer and found queued work: a lost
+ * wake-up. Always 0 unless the idle protocol is broken. */
+uint64_t rv_vm_lost_wakeups(struct rv_vm *vm);
 
 #endif

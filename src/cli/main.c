@@ -38,14 +38,14 @@ static void usage(FILE *out)
 		"the synthetic one: a script per vCPU that posts flush requests to its peers.\n"
 		"\n"
 		"  --synthetic           run the synthetic guest (the default)\n"
-		"  --vcpus N             vCPUs (1-4096, default 8)\n"
+		"  --vcpus N             vCPUs (1-4096, default 16)\n"
 		"  --pcpus N             pCPUs (1-1024, default: host CPUs)\n"
 		"  --topology NxM        declare N NUMA nodes of M pCPUs each\n"
 		"  --executor E          threads (default) or deterministic\n"
 		"  --seed S              seed for the deterministic executor, faults, scripts\n"
 		"  --fault SPEC          e.g. kick.drop=0.01,request.spurious@5 (docs/faults.md)\n"
 		"  --script TEXT         synthetic script (include/reqvisor/synthetic.h)\n"
-		"  --rounds N            times each vCPU runs its script (default 50)\n"
+		"  --rounds N            times each vCPU runs its script (default 1000)\n"
 		"  --slice N             guest steps per time slice (default %d)\n"
 		"  --no-pin              do not pin pCPU workers to host CPUs\n"
 		"  --stats FILE.json     write statistics as JSON\n"
@@ -191,13 +191,13 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 {
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
 
-	o->cfg.nr_vcpus = 8;
+	o->cfg.nr_vcpus = 16;
 	o->cfg.nr_pcpus = ncpu > 0 ? (uint32_t)(ncpu > 1024 ? 1024 : ncpu) : 1;
 	o->cfg.seed = 1;
 	o->cfg.pin = true;
 	o->cfg.trace = true;
 	o->cfg.backend = &rv_synthetic_backend;
-	o->rounds = 50;
+	o->rounds = 1000;
 	o->script = rv_synthetic_default_script;
 	int c;
 

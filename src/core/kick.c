@@ -126,13 +126,13 @@ bool rv_waitset_done(struct rv_vm *vm, struct rv_waitset *ws)
 
 static void count_into(uint64_t *stat, const struct rv_bcast_count *c, bool waited)
 {
-	stat[RV_STAT_broadcasts]++;
-	stat[RV_STAT_kicks_sent] += c->kicks;
-	stat[RV_STAT_kicks_avoided] += c->avoided;
-	stat[RV_STAT_kicks_dropped] += c->dropped;
-	stat[RV_STAT_kicks_delayed] += c->delayed;
-	stat[RV_STAT_wakes_sent] += c->wakes;
-	stat[RV_STAT_waits] += waited;
+	rv_count(&stat[RV_STAT_broadcasts], 1);
+	rv_count(&stat[RV_STAT_kicks_sent], c->kicks);
+	rv_count(&stat[RV_STAT_kicks_avoided], c->avoided);
+	rv_count(&stat[RV_STAT_kicks_dropped], c->dropped);
+	rv_count(&stat[RV_STAT_kicks_delayed], c->delayed);
+	rv_count(&stat[RV_STAT_wakes_sent], c->wakes);
+	rv_count(&stat[RV_STAT_waits], waited);
 }
 
 static void count_host(struct rv_vm *vm, const struct rv_bcast_count *c, bool waited,

@@ -9,23 +9,23 @@
 
 static void null_flush_tlb_all(struct rv_vcpu *vcpu)
 {
-	vcpu->stat[RV_STAT_flush_all]++;
+	rv_count(&vcpu->stat[RV_STAT_flush_all], 1);
 }
 
 static void null_flush_tlb_current(struct rv_vcpu *vcpu)
 {
-	vcpu->stat[RV_STAT_flush_current]++;
+	rv_count(&vcpu->stat[RV_STAT_flush_current], 1);
 }
 
 static void null_flush_tlb_gva(struct rv_vcpu *vcpu, uint64_t gva)
 {
 	(void)gva;
-	vcpu->stat[RV_STAT_flush_gva]++;
+	rv_count(&vcpu->stat[RV_STAT_flush_gva], 1);
 }
 
 static void null_flush_tlb_guest(struct rv_vcpu *vcpu)
 {
-	vcpu->stat[RV_STAT_flush_guest]++;
+	rv_count(&vcpu->stat[RV_STAT_flush_guest], 1);
 }
 
 const struct rv_vendor_ops rv_null_vendor = {

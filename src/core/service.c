@@ -20,7 +20,7 @@ typedef bool (*rv_request_handler)(struct rv_vcpu *vcpu);
 static void cover(struct rv_vcpu *vcpu, unsigned nr)
 {
 	if (rv_check_request(vcpu, nr))
-		vcpu->covered[nr]++;
+		rv_count(&vcpu->covered[nr], 1);
 }
 
 static bool handle_vm_dead(struct rv_vcpu *vcpu)
@@ -31,19 +31,19 @@ static bool handle_vm_dead(struct rv_vcpu *vcpu)
 
 static bool handle_mmu_free_obsolete_roots(struct rv_vcpu *vcpu)
 {
-	vcpu->stat[RV_STAT_mmu_free_roots]++;
+	rv_count(&vcpu->stat[RV_STAT_mmu_free_roots], 1);
 	return true;
 }
 
 static bool handle_mmu_sync(struct rv_vcpu *vcpu)
 {
-	vcpu->stat[RV_STAT_mmu_syncs]++;
+	rv_count(&vcpu->stat[RV_STAT_mmu_syncs], 1);
 	return true;
 }
 
 static bool handle_load_mmu_pgd(struct rv_vcpu *vcpu)
 {
-	vcpu->stat[RV_STAT_pgd_loads]++;
+	rv_count(&vcpu->stat[RV_STAT_pgd_loads], 1);
 	return true;
 }
 
@@ -53,7 +53,7 @@ static void purge_hv_flush(struct rv_vcpu *vcpu)
 	if (!rv_test_request(vcpu, RV_REQ_BIT_HV_TLB_FLUSH))
 		return;
 	cover(vcpu, RV_REQ_BIT_HV_TLB_FLUSH);
-	vcpu->stat[RV_STAT_hv_purges]++;
+	rv_count(&vcpu->stat[RV_STAT_hv_purges], 1);
 }
 
 static bool handle_tlb_flush(struct rv_vcpu *vcpu)
@@ -80,7 +80,7 @@ static bool handle_tlb_flush_guest(struct rv_vcpu *vcpu)
  * entry, which the TLFS rules turn into a full guest flush. */
 static bool handle_hv_tlb_flush(struct rv_vcpu *vcpu)
 {
-	vcpu->stat[RV_STAT_hv_flushes]++;
+	rv_count(&vcpu->stat[RV_STAT_hv_flushes], 1);
 	vcpu->vm->vendor.flush_tlb_guest(vcpu);
 	return true;
 }
@@ -89,7 +89,7 @@ static bool handle_event(struct rv_vcpu *vcpu)
 {
 	const struct rv_backend_ops *b = vcpu->vm->cfg.backend;
 
-	vcpu->stat[RV_STAT_events]++;
+	rv_count(&vcpu->stat[RV_STAT_events], 1);
 	if (b->on_event)
 		b->on_event(vcpu);
 	return true;
@@ -125,7 +125,7 @@ bool rv_service_requests_mask(struct rv_vcpu *vcpu, uint64_t mask)
 		/* A handler that ran earlier in this pass may have covered it. */
 		if (!rv_check_request(vcpu, nr))
 			continue;
-		vcpu->serviced[nr]++;
+		rv_count(&vcpu->serviced[nr], 1);
 		rv_trace(vcpu->vm, RV_TRACE_SERVICE, vcpu->index, nr);
 		if (!handlers[nr](vcpu))
 			return false;

@@ -28,7 +28,7 @@ uint64_t rv_vm_stat(struct rv_vm *vm, enum rv_stat_id id)
 	struct rv_vcpu *v;
 	uint64_t n = vm->retired_stat[id] + atomic_load(&vm->host_stat[id]);
 
-	for_each_vcpu(vm, i, v) n += v->stat[id];
+	for_each_vcpu(vm, i, v) n += rv_counter(&v->stat[id]);
 	return n;
 }
 
@@ -37,7 +37,7 @@ uint64_t rv_vm_requests_serviced(struct rv_vm *vm, unsigned nr)
 	struct rv_vcpu *v;
 	uint64_t n = vm->retired_serviced[nr];
 
-	for_each_vcpu(vm, i, v) n += v->serviced[nr];
+	for_each_vcpu(vm, i, v) n += rv_counter(&v->serviced[nr]);
 	return n;
 }
 
@@ -55,7 +55,7 @@ uint64_t rv_vm_requests_covered(struct rv_vm *vm, unsigned nr)
 	struct rv_vcpu *v;
 	uint64_t n = vm->retired_covered[nr];
 
-	for_each_vcpu(vm, i, v) n += v->covered[nr];
+	for_each_vcpu(vm, i, v) n += rv_counter(&v->covered[nr]);
 	return n;
 }
 
@@ -63,7 +63,7 @@ static uint64_t vcpu_posted(struct rv_vcpu *v, unsigned nr)
 {
 	uint64_t pending = rv_test_request(v, nr) ? 1 : 0;
 
-	return v->serviced[nr] + v->covered[nr] + pending +
+	return rv_counter(&v->serviced[nr]) + rv_counter(&v->covered[nr]) + pending +
 	       atomic_load_explicit(&v->coalesced[nr], memory_order_relaxed);
 }
 
@@ -80,6 +80,11 @@ uint64_t rv_vm_requests_posted(struct rv_vm *vm, unsigned nr)
 uint64_t rv_vm_fault_fired(struct rv_vm *vm, int fault)
 {
 	return atomic_load(&vm->faults.fired[fault]);
+}
+
+uint64_t rv_vm_lost_wakeups(struct rv_vm *vm)
+{
+	return atomic_load(&vm->idle_timeouts_with_work);
 }
 
 static void json_requests(FILE *out, struct rv_vcpu *v)

@@ -262,6 +262,16 @@ void rv_vm_set_state(struct rv_vm *vm, int state)
 		rv_pcpu_notify(vm->pcpus[i]);
 }
 
+void rv_vm_kill(struct rv_vm *vm)
+{
+	struct rv_bcast_count c = { 0 };
+
+	/* The state first: vCPUs that service VM_DEAD must not finish the VM
+	 * as a normal end. The kicks then get the workers out of guest code. */
+	rv_vm_set_state(vm, RV_VM_DEAD);
+	rv_broadcast(vm, RV_REQ_VM_DEAD & ~RV_REQ_WAIT, NULL, NULL, NULL, &c);
+}
+
 const struct rv_vm_config *rv_vm_config(const struct rv_vm *vm)
 {
 	return &vm->cfg;

@@ -119,9 +119,13 @@ static bool end_of_round(struct syn_vcpu *s)
 	return ++s->round >= s->rounds;
 }
 
+/* One step stands for a basic block: a few dozen dependent ALU operations. */
+#define STEP_WORK 32
+
 static void work(struct syn_vcpu *s)
 {
-	s->acc = s->acc * 6364136223846793005ull + 1442695040888963407ull;
+	for (int i = 0; i < STEP_WORK; i++)
+		s->acc = s->acc * 6364136223846793005ull + 1442695040888963407ull;
 }
 
 static enum rv_exit syn_run(struct rv_vcpu *v, const _Atomic uint32_t *ipi, uint32_t budget,

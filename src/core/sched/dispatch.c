@@ -15,10 +15,10 @@ static void vcpu_load(struct rv_pcpu *p, struct rv_vcpu *v)
 	p->cur = v;
 	if (v->was_blocked) {
 		v->was_blocked = 0;
-		v->stat[RV_STAT_wakeups]++;
+		rv_count(&v->stat[RV_STAT_wakeups], 1);
 	}
 	if (last && last != p)
-		v->stat[RV_STAT_migrations]++;
+		rv_count(&v->stat[RV_STAT_migrations], 1);
 	atomic_store_explicit(&v->pcpu, p, memory_order_release);
 	p->vm->vendor.vcpu_load(v, p, last);
 	v->slice_left = p->vm->cfg.slice;
@@ -68,12 +68,12 @@ static void try_enter(struct rv_pcpu *p, struct rv_vcpu *v)
 	atomic_store_explicit(&v->mode, RV_IN_GUEST_MODE, memory_order_seq_cst);
 	if (!RV_FAULT_HIT(&vm->faults, ENTRY_NO_RECHECK) && entry_must_back_off(v)) {
 		leave_guest_mode(v);
-		v->stat[RV_STAT_backoffs]++;
+		rv_count(&v->stat[RV_STAT_backoffs], 1);
 		rv_trace(vm, RV_TRACE_BACKOFF, v->index, 0);
 		return;
 	}
 	v->phase = RV_PHASE_GUEST;
-	v->stat[RV_STAT_entries]++;
+	rv_count(&v->stat[RV_STAT_entries], 1);
 	rv_trace(vm, RV_TRACE_ENTER, v->index, p->index);
 }
 
@@ -85,8 +85,9 @@ static void inject_spurious(struct rv_vcpu *v)
 		RV_REQ_BIT_MMU_SYNC,	     RV_REQ_BIT_TLB_FLUSH, RV_REQ_BIT_TLB_FLUSH_CURRENT,
 		RV_REQ_BIT_TLB_FLUSH_GUEST, RV_REQ_BIT_EVENT,	   RV_REQ_BIT_UNBLOCK,
 	};
-	uint64_t n = v->stat[RV_STAT_spurious]++ * 0x9e3779b97f4a7c15ull + v->index;
+	uint64_t n = rv_counter(&v->stat[RV_STAT_spurious]) * 0x9e3779b97f4a7c15ull + v->index;
 
+	rv_count(&v->stat[RV_STAT_spurious], 1);
 	rv_make_request(v, benign[(n >> 32) % (sizeof(benign) / sizeof(benign[0]))]);
 }
 
@@ -128,7 +129,7 @@ static void halt(struct rv_pcpu *p, struct rv_vcpu *v)
 	struct rv_vm *vm = p->vm;
 	const struct rv_backend_ops *b = vm->cfg.backend;
 
-	v->stat[RV_STAT_halts]++;
+	rv_count(&v->stat[RV_STAT_halts], 1);
 	v->was_blocked = 1;
 	rv_trace(vm, RV_TRACE_HALT, v->index, 0);
 	vcpu_put(p, v);
@@ -172,18 +173,18 @@ static void handle_exit(struct rv_pcpu *p, struct rv_vcpu *v, enum rv_exit exit)
 	v->phase = RV_PHASE_HOST;
 	switch (exit) {
 	case RV_EXIT_KICK:
-		v->stat[RV_STAT_exits_kick]++;
+		rv_count(&v->stat[RV_STAT_exits_kick], 1);
 		return;
 	case RV_EXIT_SLICE:
-		v->stat[RV_STAT_exits_slice]++;
+		rv_count(&v->stat[RV_STAT_exits_slice], 1);
 		requeue(p, v);
 		return;
 	case RV_EXIT_PREEMPT:
-		v->stat[RV_STAT_preemptions]++;
+		rv_count(&v->stat[RV_STAT_preemptions], 1);
 		requeue(p, v);
 		return;
 	case RV_EXIT_BACKEND:
-		v->stat[RV_STAT_exits_other]++;
+		rv_count(&v->stat[RV_STAT_exits_other], 1);
 		after_exit(p, v, p->vm->cfg.backend->handle_exit(v));
 		return;
 	default:
@@ -202,7 +203,7 @@ static void step_guest(struct rv_pcpu *p, struct rv_vcpu *v)
 		uint32_t budget = rv_vm_is_deterministic(vm) ? 1 : v->slice_left;
 
 		exit = vm->cfg.backend->run(v, &p->ipi, budget, &used);
-		v->stat[RV_STAT_steps] += used;
+		rv_count(&v->stat[RV_STAT_steps], used);
 		v->slice_left -= used < v->slice_left ? used : v->slice_left;
 		if (exit == RV_EXIT_NONE) {
 			if (v->slice_left)
@@ -225,7 +226,7 @@ static void step_wait(struct rv_pcpu *p, struct rv_vcpu *v)
 	}
 	uint64_t now = rv_vm_is_deterministic(vm) ? vm->det_step : rv_now_ns();
 
-	v->stat[RV_STAT_wait_ns] += now - p->ws.start;
+	rv_count(&v->stat[RV_STAT_wait_ns], now - p->ws.start);
 	rv_trace(vm, RV_TRACE_WAIT_DONE, v->index, 0);
 	v->phase = RV_PHASE_HOST;
 	enum rv_exit pending = v->pending_exit;
