@@ -14,8 +14,8 @@ struct test_vm {
 	struct rv_synthetic *syn;
 };
 
-static inline struct rv_vm_config test_config(uint32_t vcpus, uint32_t pcpus,
-					      enum rv_executor exec, uint64_t seed)
+static inline struct rv_vm_config test_config(uint32_t vcpus, uint32_t pcpus, enum rv_executor exec,
+					      uint64_t seed)
 {
 	struct rv_vm_config cfg = {
 		.nr_vcpus = vcpus,

@@ -166,8 +166,8 @@ END_TEST
 
 START_TEST(halting_with_no_waker_is_reported_as_a_hang)
 {
-	struct test_vm t = test_vm_create(test_config(4, 2, RV_EXEC_DETERMINISTIC, 3),
-					  "run 10; halt", 1);
+	struct test_vm t =
+		test_vm_create(test_config(4, 2, RV_EXEC_DETERMINISTIC, 3), "run 10; halt", 1);
 
 	ck_assert_int_eq(rv_vm_run(t.vm), -1);
 	ck_assert_uint_eq(rv_vm_stat(t.vm, RV_STAT_halts), 4);

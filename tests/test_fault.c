@@ -50,10 +50,19 @@ END_TEST
 START_TEST(bad_specs_are_rejected_with_a_message)
 {
 	static const char *const bad[] = {
-		"kick.nope",	     "kick.drop=1.5", "kick.drop=-0.1", "kick.drop=abc",
-		"kick.drop=",	     "kick.drop@0",   "kick.drop@x",	"kick.drop@",
-		",kick.drop",	     "kick.drop,",    "kick.drop,,vcpu.preempt",
-		"kick.drop@1@2",     "=0.5",
+		"kick.nope",
+		"kick.drop=1.5",
+		"kick.drop=-0.1",
+		"kick.drop=abc",
+		"kick.drop=",
+		"kick.drop@0",
+		"kick.drop@x",
+		"kick.drop@",
+		",kick.drop",
+		"kick.drop,",
+		"kick.drop,,vcpu.preempt",
+		"kick.drop@1@2",
+		"=0.5",
 	};
 
 	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {

@@ -73,8 +73,8 @@ static void race_on_event(struct rv_vcpu *v)
 	struct race_vcpu *r = v->backend_data;
 
 	for (int p = 0; p < NR_POSTERS; p++)
-		r->serviced[p] = atomic_load_explicit(&posted_seq[v->index][p],
-						      memory_order_acquire);
+		r->serviced[p] =
+			atomic_load_explicit(&posted_seq[v->index][p], memory_order_acquire);
 }
 
 static const struct rv_backend_ops race_backend = {

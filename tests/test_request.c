@@ -56,8 +56,7 @@ START_TEST(wake_mask_holds_exactly_requests_without_no_wakeup)
 	uint64_t m = rv_request_wake_mask();
 
 	for (unsigned nr = 0; nr < RV_NR_REQUESTS; nr++)
-		ck_assert_int_eq(!!(m & (1ull << nr)),
-				 !(rv_request_flags(nr) & RV_REQ_NO_WAKEUP));
+		ck_assert_int_eq(!!(m & (1ull << nr)), !(rv_request_flags(nr) & RV_REQ_NO_WAKEUP));
 	ck_assert_uint_eq(m >> RV_NR_REQUESTS, 0);
 }
 END_TEST

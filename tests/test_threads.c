@@ -27,9 +27,8 @@ START_TEST(default_workload_finishes_with_kicks_and_waits)
 
 	ck_assert_int_eq(rv_vm_run(t.vm), 0);
 	ck_assert_uint_gt(rv_vm_stat(t.vm, RV_STAT_kicks_sent), 0);
-	ck_assert_uint_eq(rv_vm_stat(t.vm, RV_STAT_exits_kick) <=
-				  rv_vm_stat(t.vm, RV_STAT_kicks_sent),
-			  1);
+	ck_assert_uint_eq(
+		rv_vm_stat(t.vm, RV_STAT_exits_kick) <= rv_vm_stat(t.vm, RV_STAT_kicks_sent), 1);
 	ck_assert_uint_eq(rv_vm_stat(t.vm, RV_STAT_flush_all),
 			  rv_vm_requests_serviced(t.vm, RV_REQ_BIT_TLB_FLUSH));
 	test_vm_destroy(&t);

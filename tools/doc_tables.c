@@ -24,8 +24,8 @@ static void write_requests(FILE *out)
 	fprintf(out, "| bit | request | flags | wakes a halted vCPU | meaning |\n");
 	fprintf(out, "|---:|---|---|---|---|\n");
 #define RV_REQUEST(name, flags, meaning)                                                           \
-	fprintf(out, "| %d | `%s` | %s | %s | %s |\n", RV_REQ_BIT_##name, #name,                   \
-		flag_text(flags), ((flags)&RV_REQ_NO_WAKEUP) ? "no" : "yes", meaning);
+	fprintf(out, "| %d | `%s` | %s | %s | %s |\n", RV_REQ_BIT_##name, #name, flag_text(flags), \
+		((flags)&RV_REQ_NO_WAKEUP) ? "no" : "yes", meaning);
 #include "reqvisor/requests.def"
 #undef RV_REQUEST
 }
@@ -34,9 +34,9 @@ static void write_faults(FILE *out)
 {
 	fprintf(out, "| point | class | what it does |\n");
 	fprintf(out, "|---|---|---|\n");
-#define RV_FAULT_POINT(id, name, cls, meaning)                                                     \
-	fprintf(out, "| `%s` | %s | %s |\n", name, (cls) == RV_FAULT_BENIGN ? "benign" : "breaking", \
-		meaning);
+#define RV_FAULT_POINT(id, name, cls, meaning)     \
+	fprintf(out, "| `%s` | %s | %s |\n", name, \
+		(cls) == RV_FAULT_BENIGN ? "benign" : "breaking", meaning);
 #include "reqvisor/faults.def"
 #undef RV_FAULT_POINT
 }

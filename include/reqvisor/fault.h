@@ -42,16 +42,15 @@ struct rv_faults {
 
 /* Parse "kick.drop=0.01,request.spurious@5,vcpu.preempt". Returns 0, or -1
  * with a message in @err naming what is wrong. */
-int rv_faults_parse(struct rv_faults *f, const char *spec, uint64_t seed, char *err,
-		    size_t errlen);
+int rv_faults_parse(struct rv_faults *f, const char *spec, uint64_t seed, char *err, size_t errlen);
 bool rv_fault_fire(struct rv_faults *f, enum rv_fault_id id);
 const char *rv_fault_name(enum rv_fault_id id);
 enum rv_fault_class rv_fault_class(enum rv_fault_id id);
 int rv_fault_lookup(const char *name);
 
 /* One predictable branch when the point is not armed. */
-#define RV_FAULT_HIT(f, ID)                                                                        \
-	(__builtin_expect((f)->armed & (1ull << RV_FAULT_##ID), 0) &&                              \
+#define RV_FAULT_HIT(f, ID)                                           \
+	(__builtin_expect((f)->armed & (1ull << RV_FAULT_##ID), 0) && \
 	 rv_fault_fire((f), RV_FAULT_##ID))
 
 #endif

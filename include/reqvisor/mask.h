@@ -7,7 +7,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#define RV_MAX_VCPUS 4096
+#define RV_MAX_VCPUS  4096
 #define RV_MASK_WORDS (RV_MAX_VCPUS / 64)
 
 struct rv_vcpu_mask {
@@ -44,9 +44,9 @@ static inline unsigned rv_mask_weight(const struct rv_vcpu_mask *m)
 }
 
 /* Iterate the set bits of @m below @limit, lowest first. */
-#define rv_mask_for_each(i, m, limit)                                                              \
-	for (unsigned _w = 0, _n = ((limit) + 63) / 64; _w < _n; _w++)                             \
-		for (uint64_t _b = (m)->w[_w]; _b; _b &= _b - 1)                                   \
+#define rv_mask_for_each(i, m, limit)                                  \
+	for (unsigned _w = 0, _n = ((limit) + 63) / 64; _w < _n; _w++) \
+		for (uint64_t _b = (m)->w[_w]; _b; _b &= _b - 1)       \
 			if (((i) = _w * 64 + __builtin_ctzll(_b)) < (limit))
 
 #endif

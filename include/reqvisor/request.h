@@ -61,7 +61,7 @@ enum rv_request {
 static inline uint64_t rv_request_wake_mask(void)
 {
 	return 0ull
-#define RV_REQUEST(name, flags, meaning)                                                           \
+#define RV_REQUEST(name, flags, meaning) \
 	| (((flags)&RV_REQ_NO_WAKEUP) ? 0ull : 1ull << RV_REQ_BIT_##name)
 #include "reqvisor/requests.def"
 #undef RV_REQUEST
@@ -88,10 +88,9 @@ static inline bool rv_make_request(struct rv_vcpu *vcpu, uint32_t req)
 
 	/* seq_cst: a release for the payload, and the store half of the
 	 * Dekker pairing with the entry path (a locked BTS on x86). */
-	if (__builtin_expect(!(atomic_fetch_or_explicit(&vcpu->requests, bit,
-							memory_order_seq_cst) &
-			       bit),
-			     1))
+	if (__builtin_expect(
+		    !(atomic_fetch_or_explicit(&vcpu->requests, bit, memory_order_seq_cst) & bit),
+		    1))
 		return true;
 	atomic_fetch_add_explicit(&vcpu->coalesced[nr], 1, memory_order_relaxed);
 	return false;

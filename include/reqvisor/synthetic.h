@@ -33,8 +33,8 @@ extern const char rv_synthetic_default_script[];
 struct rv_synthetic *rv_synthetic_create(const char *script, uint32_t rounds, uint64_t seed,
 					 char *err, size_t errlen);
 /* Give vCPU @index its own script (before the VM is created). */
-int rv_synthetic_set_script(struct rv_synthetic *syn, uint32_t index, const char *script,
-			    char *err, size_t errlen);
+int rv_synthetic_set_script(struct rv_synthetic *syn, uint32_t index, const char *script, char *err,
+			    size_t errlen);
 void rv_synthetic_destroy(struct rv_synthetic *syn);
 
 #endif

@@ -96,8 +96,8 @@ static int parse_topology(const char *s, struct rv_vm_config *cfg)
 	uint32_t nodes, per;
 	char extra;
 
-	if (sscanf(s, "%ux%u%c", &nodes, &per, &extra) != 2 || nodes < 1 || per < 1 ||
-	    nodes > 64 || per > 1024 || nodes * per > 1024)
+	if (sscanf(s, "%ux%u%c", &nodes, &per, &extra) != 2 || nodes < 1 || per < 1 || nodes > 64 ||
+	    per > 1024 || nodes * per > 1024)
 		return -1;
 	cfg->nr_nodes = nodes;
 	cfg->nr_pcpus = nodes * per;
@@ -141,7 +141,8 @@ static int parse_one(int c, const char *arg, struct run_opts *o)
 			       : 0;
 	case 't':
 		return parse_topology(arg, cfg)
-			       ? bad("--topology takes NODESxPCPUS (at most 1024 pCPUs), not '%s'", arg)
+			       ? bad("--topology takes NODESxPCPUS (at most 1024 pCPUs), not '%s'",
+				     arg)
 			       : 0;
 	case 'e':
 		if (!strcmp(arg, "threads"))
@@ -239,8 +240,8 @@ static int cmd_run(int argc, char **argv)
 
 	if (rc)
 		return rc;
-	struct rv_synthetic *syn = rv_synthetic_create(o.script, o.rounds, o.cfg.seed, err,
-						       sizeof(err));
+	struct rv_synthetic *syn =
+		rv_synthetic_create(o.script, o.rounds, o.cfg.seed, err, sizeof(err));
 
 	if (!syn)
 		return bad("%s", err);

@@ -53,8 +53,9 @@ static void print_faults(struct rv_vm *vm, FILE *out)
 		uint64_t fired = rv_vm_fault_fired(vm, f);
 
 		if (fired)
-			fprintf(out, "  fault %-18s fired %" PRIu64 " times (%s)\n", rv_fault_name(f),
-				fired, rv_fault_class(f) == RV_FAULT_BENIGN ? "benign" : "breaking");
+			fprintf(out, "  fault %-18s fired %" PRIu64 " times (%s)\n",
+				rv_fault_name(f), fired,
+				rv_fault_class(f) == RV_FAULT_BENIGN ? "benign" : "breaking");
 	}
 }
 
@@ -68,18 +69,22 @@ void summary_print(const struct run_summary *s, struct rv_vm *vm, FILE *out)
 	fprintf(out, "reqvisor: %s guest, %u vCPUs on %u pCPUs, %s executor, seed %" PRIu64 "\n",
 		c->backend->name, rv_vm_nr_vcpus(vm), rv_vm_nr_pcpus(vm),
 		c->executor == RV_EXEC_THREADS ? "threads" : "deterministic", c->seed);
-	fprintf(out, "%s in %.3f s: %" PRIu64 " guest steps, %" PRIu64 " entries, %" PRIu64
-		     " backoffs, %" PRIu64 " kick exits\n",
+	fprintf(out,
+		"%s in %.3f s: %" PRIu64 " guest steps, %" PRIu64 " entries, %" PRIu64
+		" backoffs, %" PRIu64 " kick exits\n",
 		result_text(s->result), secs, S(steps), S(entries), S(backoffs), S(exits_kick));
 	print_requests(vm, out);
-	fprintf(out, "  flushes: all %" PRIu64 ", current %" PRIu64 ", guest %" PRIu64
-		     ", gva %" PRIu64 "\n",
+	fprintf(out,
+		"  flushes: all %" PRIu64 ", current %" PRIu64 ", guest %" PRIu64 ", gva %" PRIu64
+		"\n",
 		S(flush_all), S(flush_current), S(flush_guest), S(flush_gva));
-	fprintf(out, "  broadcasts %" PRIu64 ": kicks sent %" PRIu64 ", avoided %" PRIu64
-		     " (target not in guest mode), wakes %" PRIu64 "\n",
+	fprintf(out,
+		"  broadcasts %" PRIu64 ": kicks sent %" PRIu64 ", avoided %" PRIu64
+		" (target not in guest mode), wakes %" PRIu64 "\n",
 		S(broadcasts), S(kicks_sent), S(kicks_avoided), S(wakes_sent));
-	fprintf(out, "  waits %" PRIu64 " (%" PRIu64 " %s), halts %" PRIu64 ", migrations %" PRIu64
-		     ", preemptions %" PRIu64 "\n",
+	fprintf(out,
+		"  waits %" PRIu64 " (%" PRIu64 " %s), halts %" PRIu64 ", migrations %" PRIu64
+		", preemptions %" PRIu64 "\n",
 		S(waits), S(wait_ns), c->executor == RV_EXEC_THREADS ? "ns" : "steps", S(halts),
 		S(migrations), S(preemptions));
 	print_faults(vm, out);

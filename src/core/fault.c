@@ -63,8 +63,7 @@ bool rv_fault_fire(struct rv_faults *f, enum rv_fault_id id)
 	return fire;
 }
 
-__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t len, const char *fmt,
-							 ...)
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t len, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -134,8 +133,7 @@ static int parse_item(struct rv_faults *f, char *item, char *err, size_t len)
 	return 0;
 }
 
-int rv_faults_parse(struct rv_faults *f, const char *spec, uint64_t seed, char *err,
-		    size_t errlen)
+int rv_faults_parse(struct rv_faults *f, const char *spec, uint64_t seed, char *err, size_t errlen)
 {
 	memset(f, 0, sizeof(*f));
 	f->seed = seed;

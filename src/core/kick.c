@@ -59,10 +59,9 @@ static void kick_target(struct rv_vm *vm, struct rv_vcpu *t, uint32_t req, struc
 	bool kicked = false;
 
 	if (mode == RV_IN_GUEST_MODE) {
-		kicked = atomic_compare_exchange_strong_explicit(&t->mode, &mode,
-								 RV_EXITING_GUEST_MODE,
-								 memory_order_seq_cst,
-								 memory_order_seq_cst);
+		kicked = atomic_compare_exchange_strong_explicit(
+			&t->mode, &mode, RV_EXITING_GUEST_MODE, memory_order_seq_cst,
+			memory_order_seq_cst);
 	}
 	if (kicked) {
 		c->kicks++;
@@ -85,8 +84,7 @@ void rv_broadcast(struct rv_vm *vm, uint32_t req, const struct rv_vcpu_mask *mas
 
 	rv_rcu_read_lock(vm);
 	if (mask) {
-		rv_mask_for_each(i, mask, vm->max_vcpus)
-		{
+		rv_mask_for_each (i, mask, vm->max_vcpus) {
 			struct rv_vcpu *t = rv_vm_slot(vm, i);
 
 			if (t && t != except)

@@ -33,7 +33,8 @@ struct rv_bcast_count {
  * @ws the targets to wait for.
  */
 void rv_broadcast(struct rv_vm *vm, uint32_t req, const struct rv_vcpu_mask *mask,
-		  const struct rv_vcpu *except, struct rv_waitset *ws, struct rv_bcast_count *count);
+		  const struct rv_vcpu *except, struct rv_waitset *ws,
+		  struct rv_bcast_count *count);
 
 /* Drop the targets that have left guest mode; true when none is left. */
 bool rv_waitset_done(struct rv_vm *vm, struct rv_waitset *ws);

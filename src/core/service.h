@@ -7,8 +7,8 @@
 
 #include "reqvisor/request.h"
 
-#define RV_REQ_TLB_FAMILY                                                                          \
-	((1ull << RV_REQ_BIT_TLB_FLUSH) | (1ull << RV_REQ_BIT_TLB_FLUSH_CURRENT) |                 \
+#define RV_REQ_TLB_FAMILY                                                          \
+	((1ull << RV_REQ_BIT_TLB_FLUSH) | (1ull << RV_REQ_BIT_TLB_FLUSH_CURRENT) | \
 	 (1ull << RV_REQ_BIT_TLB_FLUSH_GUEST) | (1ull << RV_REQ_BIT_HV_TLB_FLUSH))
 
 /* Service the pending requests in @mask. False when the vCPU must stop. */

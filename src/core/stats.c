@@ -19,8 +19,8 @@ static const char *const stat_names[RV_NR_STATS] = {
 #undef RV_STAT
 };
 
-#define for_each_vcpu(vm, i, v)                                                                    \
-	for (uint32_t i = 0; i < (vm)->max_vcpus; i++)                                             \
+#define for_each_vcpu(vm, i, v)                        \
+	for (uint32_t i = 0; i < (vm)->max_vcpus; i++) \
 		if (((v) = rv_vm_slot((vm), i)))
 
 uint64_t rv_vm_stat(struct rv_vm *vm, enum rv_stat_id id)
@@ -70,8 +70,7 @@ static uint64_t vcpu_posted(struct rv_vcpu *v, unsigned nr)
 uint64_t rv_vm_requests_posted(struct rv_vm *vm, unsigned nr)
 {
 	struct rv_vcpu *v;
-	uint64_t n = vm->retired_serviced[nr] + vm->retired_covered[nr] +
-		     vm->retired_coalesced[nr];
+	uint64_t n = vm->retired_serviced[nr] + vm->retired_covered[nr] + vm->retired_coalesced[nr];
 
 	for_each_vcpu(vm, i, v) n += vcpu_posted(v, nr);
 	return n;
@@ -112,8 +111,9 @@ static void json_vm(FILE *out, struct rv_vm *vm)
 
 	for (int i = 0; i < RV_NR_STATS; i++)
 		total[i] = rv_vm_stat(vm, i);
-	fprintf(out, "\"vm\": {\"vcpus\": %u, \"pcpus\": %u, \"nodes\": %u, \"seed\": %" PRIu64
-		     ", \"trace_hash\": \"%016" PRIx64 "\", ",
+	fprintf(out,
+		"\"vm\": {\"vcpus\": %u, \"pcpus\": %u, \"nodes\": %u, \"seed\": %" PRIu64
+		", \"trace_hash\": \"%016" PRIx64 "\", ",
 		vm->max_vcpus, vm->nr_pcpus, vm->nr_nodes, vm->cfg.seed, vm->trace_hash);
 	json_counters(out, total);
 	fprintf(out, ", \"requests\": {");

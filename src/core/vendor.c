@@ -39,13 +39,13 @@ static void vendor_default_prepare_entry(struct rv_vcpu *vcpu)
 
 int rv_vendor_register(struct rv_vendor_ops *ops, const char **missing)
 {
-#define RV_VENDOR_OP(op, kind)                                                                     \
-	if (!ops->op) {                                                                            \
-		if ((kind) == RV_OP_MANDATORY) {                                                   \
-			*missing = #op;                                                            \
-			return -1;                                                                 \
-		}                                                                                  \
-		ops->op = vendor_default_##op;                                                     \
+#define RV_VENDOR_OP(op, kind)                   \
+	if (!ops->op) {                          \
+		if ((kind) == RV_OP_MANDATORY) { \
+			*missing = #op;          \
+			return -1;               \
+		}                                \
+		ops->op = vendor_default_##op;   \
 	}
 #include "reqvisor/vendor_ops.def"
 #undef RV_VENDOR_OP

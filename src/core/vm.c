@@ -13,7 +13,7 @@
 #include "vm_impl.h"
 
 __attribute__((format(printf, 3, 4))) static int config_error(char *err, size_t len,
-							       const char *msg, ...)
+							      const char *msg, ...)
 {
 	va_list ap;
 

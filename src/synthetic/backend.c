@@ -33,7 +33,7 @@ struct syn_vcpu {
 	uint32_t left; /* steps left in the current run op */
 	uint32_t round;
 	uint32_t rounds;
-	uint64_t acc;		/* the guest's "work" */
+	uint64_t acc;		 /* the guest's "work" */
 	_Atomic uint32_t tokens; /* wake tokens */
 };
 
@@ -54,8 +54,8 @@ struct rv_synthetic *rv_synthetic_create(const char *script, uint32_t rounds, ui
 	return syn;
 }
 
-int rv_synthetic_set_script(struct rv_synthetic *syn, uint32_t index, const char *script,
-			    char *err, size_t errlen)
+int rv_synthetic_set_script(struct rv_synthetic *syn, uint32_t index, const char *script, char *err,
+			    size_t errlen)
 {
 	if (index >= syn->nr_own) {
 		struct syn_program **own = realloc(syn->own, (index + 1) * sizeof(*own));
@@ -98,8 +98,8 @@ static int syn_vcpu_init(struct rv_vcpu *v)
 
 	if (!s)
 		return -1;
-	s->program = v->index < syn->nr_own && syn->own[v->index] ? syn->own[v->index]
-								   : syn->program;
+	s->program =
+		v->index < syn->nr_own && syn->own[v->index] ? syn->own[v->index] : syn->program;
 	s->acc = v->index;
 	s->rounds = syn->rounds;
 	v->backend_data = s;
@@ -187,12 +187,11 @@ static uint64_t mix(uint64_t x)
 }
 
 /* K distinct vCPUs other than @v, a function of (seed, vCPU, round, pc). */
-static void pick_random(struct rv_vcpu *v, struct syn_vcpu *s, uint32_t k,
-			struct rv_vcpu_mask *m)
+static void pick_random(struct rv_vcpu *v, struct syn_vcpu *s, uint32_t k, struct rv_vcpu_mask *m)
 {
 	uint32_t n = rv_vm_nr_vcpus(v->vm);
-	uint64_t x = mix(syn_of(v)->seed ^ ((uint64_t)v->index << 40) ^
-			 ((uint64_t)s->round << 16) ^ s->pc);
+	uint64_t x = mix(syn_of(v)->seed ^ ((uint64_t)v->index << 40) ^ ((uint64_t)s->round << 16) ^
+			 s->pc);
 
 	if (k > n - 1)
 		k = n - 1;

@@ -67,9 +67,9 @@ static int parse_insn(char **tok, int ntok, struct syn_insn *in)
 	}
 	if (!strcmp(op, "post")) {
 		in->op = SYN_POST;
-		return ntok >= 3 && !parse_request(tok[1], &in->req) ?
-			       parse_target(tok + 2, ntok - 2, in, 1) :
-			       -1;
+		return ntok >= 3 && !parse_request(tok[1], &in->req)
+			       ? parse_target(tok + 2, ntok - 2, in, 1)
+			       : -1;
 	}
 	if (!strcmp(op, "wake")) {
 		in->op = SYN_WAKE;

@@ -32,7 +32,8 @@ static bool hung(struct rv_vm *vm)
 	for (uint32_t i = 0; i < vm->nr_pcpus; i++)
 		if (vm->pcpus[i]->cur || vm->pcpus[i]->ipi_delay)
 			return false;
-	return !rv_sched_any_queued(vm) && atomic_load(&vm->nr_blocked) == atomic_load(&vm->nr_live);
+	return !rv_sched_any_queued(vm) &&
+	       atomic_load(&vm->nr_blocked) == atomic_load(&vm->nr_live);
 }
 
 int rv_exec_deterministic_run(struct rv_vm *vm)

@@ -82,8 +82,8 @@ static void try_enter(struct rv_pcpu *p, struct rv_vcpu *v)
 static void inject_spurious(struct rv_vcpu *v)
 {
 	static const unsigned benign[] = {
-		RV_REQ_BIT_MMU_SYNC,	     RV_REQ_BIT_TLB_FLUSH, RV_REQ_BIT_TLB_FLUSH_CURRENT,
-		RV_REQ_BIT_TLB_FLUSH_GUEST, RV_REQ_BIT_EVENT,	   RV_REQ_BIT_UNBLOCK,
+		RV_REQ_BIT_MMU_SYNC,	    RV_REQ_BIT_TLB_FLUSH, RV_REQ_BIT_TLB_FLUSH_CURRENT,
+		RV_REQ_BIT_TLB_FLUSH_GUEST, RV_REQ_BIT_EVENT,	  RV_REQ_BIT_UNBLOCK,
 	};
 	uint64_t n = rv_counter(&v->stat[RV_STAT_spurious]) * 0x9e3779b97f4a7c15ull + v->index;
 

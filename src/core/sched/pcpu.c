@@ -161,8 +161,8 @@ static struct rv_pcpu *idle_pcpu(struct rv_vm *vm, int node)
  */
 void rv_sched_enqueue(struct rv_vm *vm, struct rv_vcpu *vcpu)
 {
-	struct rv_pcpu *last = vcpu->last_pcpu ? vcpu->last_pcpu
-					       : vm->pcpus[vcpu->index % vm->nr_pcpus];
+	struct rv_pcpu *last =
+		vcpu->last_pcpu ? vcpu->last_pcpu : vm->pcpus[vcpu->index % vm->nr_pcpus];
 	struct rv_pcpu *p = last;
 
 	if (!rv_vm_is_deterministic(vm) && !atomic_load(&last->idle)) {
