@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES="build-essential meson ninja-build pkg-config liburcu-dev libjemalloc-dev libnuma-dev check"
+PACKAGES="build-essential meson ninja-build pkg-config liburcu-dev libjemalloc-dev libnuma-dev check python3"
 
 install_missing() {
 	local missing=()

@@ -135,6 +135,40 @@ START_TEST(wait_broadcast_records_only_targets_not_outside)
 }
 END_TEST
 
+START_TEST(wait_without_no_wakeup_wakes_a_halted_vcpu_and_does_not_wait)
+{
+	struct rv_waitset ws = { .entry = entries };
+	struct rv_bcast_count c = { 0 };
+	struct rv_vcpu_mask m;
+
+	rv_mask_zero(&m);
+	rv_mask_set(&m, 5);
+	block(vcpu(5));
+	rv_broadcast(vm, RV_REQ_EVENT | RV_REQ_WAIT, &m, NULL, &ws, &c);
+	ck_assert_uint_eq(c.wakes, 1);
+	ck_assert_uint_eq(ws.nr, 0);
+	ck_assert_int_eq(atomic_load(&vcpu(5)->run_state), RV_VCPU_RUNNABLE);
+}
+END_TEST
+
+START_TEST(outside_guest_mode_request_kicks_and_waits_without_a_bit)
+{
+	struct rv_waitset ws = { .entry = entries };
+	struct rv_bcast_count c = { 0 };
+
+	enter(vcpu(4), 1);
+	block(vcpu(6));
+	rv_broadcast(vm, RV_REQ_OUTSIDE_GUEST_MODE, NULL, NULL, &ws, &c);
+	ck_assert_uint_eq(c.kicks, 1);
+	ck_assert_uint_eq(c.wakes, 0);
+	ck_assert_uint_eq(ws.nr, 1);
+	ck_assert_uint_eq(ws.entry[0].index, 4);
+	for (unsigned i = 0; i < 8; i++)
+		ck_assert(!rv_request_pending(vcpu(i)));
+	ck_assert_int_eq(atomic_load(&vcpu(6)->run_state), RV_VCPU_BLOCKED);
+}
+END_TEST
+
 START_TEST(broadcast_without_wait_waits_for_nobody)
 {
 	struct rv_waitset ws = { .entry = entries };
@@ -213,6 +247,8 @@ static Suite *kick_suite(void)
 	tcase_add_test(tc, no_wakeup_request_leaves_a_halted_vcpu_asleep);
 	tcase_add_test(tc, wake_is_won_once);
 	tcase_add_test(tc, wait_broadcast_records_only_targets_not_outside);
+	tcase_add_test(tc, wait_without_no_wakeup_wakes_a_halted_vcpu_and_does_not_wait);
+	tcase_add_test(tc, outside_guest_mode_request_kicks_and_waits_without_a_bit);
 	tcase_add_test(tc, broadcast_without_wait_waits_for_nobody);
 	tcase_add_test(tc, mask_broadcast_touches_only_the_mask);
 	tcase_add_test(tc, broadcast_skips_the_sender);
