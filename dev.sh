@@ -38,7 +38,7 @@ dir=${BUILD_DIR:-build}
 case "$cmd" in
 run) exec "$dir/reqvisor" run "$@" ;;
 test) exec meson test -C "$dir" --print-errorlogs "$@" ;;
-bench) exec "$dir/reqvisor-bench" "$@" ;;
+bench) exec "$dir/bench/reqvisor-bench" "$@" ;;
 build) ;;
 *) echo "usage: ./dev.sh run|test|bench|build [ARGS...]" >&2; exit 2 ;;
 esac

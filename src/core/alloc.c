@@ -4,6 +4,7 @@
  * node's vCPUs and pCPUs never share allocator metadata with another node's.
  * Sanitizer builds use the libc allocator, which the sanitizers can see.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -27,6 +28,19 @@ int rv_node_arenas_create(struct rv_vm *vm)
 	return 0;
 }
 
+/* After every object of the VM is freed: give the arenas back. */
+void rv_node_arenas_destroy(struct rv_vm *vm)
+{
+	for (uint32_t n = 0; vm->arena && n < vm->nr_nodes; n++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "arena.%u.destroy", vm->arena[n]);
+		mallctl(name, NULL, NULL, NULL, 0);
+	}
+	free(vm->arena);
+	vm->arena = NULL;
+}
+
 void *rv_node_zalloc(struct rv_vm *vm, int node, size_t size)
 {
 	int flags = MALLOCX_ZERO | MALLOCX_ALIGN(64) | MALLOCX_TCACHE_NONE;
@@ -44,6 +58,11 @@ int rv_node_arenas_create(struct rv_vm *vm)
 {
 	(void)vm;
 	return 0;
+}
+
+void rv_node_arenas_destroy(struct rv_vm *vm)
+{
+	(void)vm;
 }
 
 void *rv_node_zalloc(struct rv_vm *vm, int node, size_t size)

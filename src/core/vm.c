@@ -220,7 +220,7 @@ void rv_vm_destroy(struct rv_vm *vm)
 	}
 	rv_pcpus_destroy(vm);
 	free(vm->slots);
-	free(vm->arena);
+	rv_node_arenas_destroy(vm);
 	pthread_mutex_destroy(&vm->set_lock);
 	free(vm);
 }
