@@ -155,7 +155,7 @@ static struct race_result race(const char *faults, unsigned long iters)
 
 START_TEST(no_request_is_lost_across_entry)
 {
-	unsigned long iters = test_scale("RV_STRESS_POSTS", 1000000);
+	unsigned long iters = test_scale("RV_STRESS_POSTS", 4000000);
 	struct race_result r = race(NULL, iters);
 
 	ck_assert_msg(r.violations == 0, "%lu lost requests", (unsigned long)r.violations);
@@ -171,7 +171,7 @@ END_TEST
 
 START_TEST(skipping_the_entry_recheck_loses_requests)
 {
-	unsigned long iters = test_scale("RV_STRESS_POSTS", 1000000);
+	unsigned long iters = test_scale("RV_STRESS_POSTS", 4000000);
 	struct race_result r = { 0 };
 
 	/* Repeat until the race window is hit; a correct entry never gets here. */
