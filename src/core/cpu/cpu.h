@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The software x86-64 CPU: architectural state, the memory interface it
+ * reaches guest memory through, and the run entry point.
+ */
+#ifndef RV_CPU_CPU_H
+#define RV_CPU_CPU_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+enum rv_gpr {
+	RV_RAX,
+	RV_RCX,
+	RV_RDX,
+	RV_RBX,
+	RV_RSP,
+	RV_RBP,
+	RV_RSI,
+	RV_RDI,
+	RV_R8,
+	RV_R9,
+	RV_R10,
+	RV_R11,
+	RV_R12,
+	RV_R13,
+	RV_R14,
+	RV_R15,
+};
+
+#define RV_FLAG_CF     (1ull << 0)
+#define RV_FLAG_PF     (1ull << 2)
+#define RV_FLAG_AF     (1ull << 4)
+#define RV_FLAG_ZF     (1ull << 6)
+#define RV_FLAG_SF     (1ull << 7)
+#define RV_FLAG_TF     (1ull << 8)
+#define RV_FLAG_IF     (1ull << 9)
+#define RV_FLAG_DF     (1ull << 10)
+#define RV_FLAG_OF     (1ull << 11)
+#define RV_FLAGS_ARITH (RV_FLAG_CF | RV_FLAG_PF | RV_FLAG_AF | RV_FLAG_ZF | RV_FLAG_SF | RV_FLAG_OF)
+
+enum rv_vector {
+	RV_EXC_DE = 0,
+	RV_EXC_DB = 1,
+	RV_EXC_BP = 3,
+	RV_EXC_UD = 6,
+	RV_EXC_DF = 8,
+	RV_EXC_SS = 12,
+	RV_EXC_GP = 13,
+	RV_EXC_PF = 14,
+};
+
+/* What an access is for: decides the #PF error code bits (W, I). */
+enum rv_access { RV_ACCESS_READ, RV_ACCESS_WRITE, RV_ACCESS_FETCH };
+
+#define RV_PF_P (1u << 0)
+#define RV_PF_W (1u << 1)
+#define RV_PF_U (1u << 2)
+#define RV_PF_I (1u << 4)
+
+/*
+ * The machine's side: translate a guest-virtual address to a host pointer
+ * valid up to the end of its 4 KiB page, or return NULL with the #PF error
+ * code in *pf_error.
+ */
+struct rv_cpu_mem {
+	void *ctx;
+	uint8_t *(*translate)(void *ctx, uint64_t gva, enum rv_access kind, uint32_t *pf_error);
+};
+
+/* Why rv_cpu_run() returned. */
+enum rv_cpu_exit {
+	RV_CPU_EXIT_BUDGET,    /* ran its budget of instructions */
+	RV_CPU_EXIT_KICK,      /* the IPI word was set (checked at block ends) */
+	RV_CPU_EXIT_HLT,       /* HLT executed */
+	RV_CPU_EXIT_IO,	       /* IN/OUT: see cpu->io */
+	RV_CPU_EXIT_EXCEPTION, /* exception raised and cpu->exit_on_exception set */
+	RV_CPU_EXIT_TRIPLE_FAULT,
+	RV_CPU_EXIT_HYPERCALL, /* VMCALL / VMMCALL of the configured vendor */
+};
+
+struct rv_cpu_io {
+	uint16_t port;
+	uint8_t size; /* 1, 2, 4 */
+	bool in;
+	uint32_t value;
+};
+
+/* What the guest invalidates: the machine maps it onto its TLB. */
+enum rv_tlb_event {
+	RV_TLB_INVLPG,	/* addr */
+	RV_TLB_MOV_CR3, /* the new CR3 was loaded (bit 63 already applied) */
+	RV_TLB_CR4,	/* CR4 changed: addr = the old value */
+	RV_TLB_CR0,	/* CR0 changed: addr = the old value */
+	RV_TLB_INVPCID, /* type in pcid's bits 63:62 ... see ops_system.c */
+};
+
+struct rv_cpu;
+
+/*
+ * The machine's hooks. Every one is optional: without them I/O reads as all
+ * ones and every OUT stops the run (RV_CPU_EXIT_IO), unknown MSRs fault, and
+ * CPUID answers from a built-in table.
+ */
+struct rv_cpu_sys {
+	void *ctx;
+	/* Port I/O: return true to stop the run after the instruction. */
+	bool (*io)(void *ctx, struct rv_cpu *cpu, struct rv_cpu_io *io);
+	/* 0, or -1 for #GP. */
+	int (*rdmsr)(void *ctx, struct rv_cpu *cpu, uint32_t msr, uint64_t *value);
+	int (*wrmsr)(void *ctx, struct rv_cpu *cpu, uint32_t msr, uint64_t value);
+	void (*cpuid)(void *ctx, struct rv_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t out[4]);
+	void (*tlb)(void *ctx, struct rv_cpu *cpu, enum rv_tlb_event ev, uint64_t addr,
+		    uint64_t pcid);
+};
+
+struct rv_cpu_exception {
+	int vector;
+	uint32_t error_code;
+	bool has_error_code;
+};
+
+struct rv_icache;
+
+struct rv_cpu {
+	uint64_t gpr[16];
+	uint64_t rip;
+	uint64_t rflags;
+	uint64_t cr0, cr2, cr3, cr4, cr8, efer;
+	uint64_t fs_base, gs_base;
+	struct {
+		uint64_t base;
+		uint16_t limit;
+	} gdtr, idtr;
+	uint16_t cs, ss;
+	bool vendor_amd;	/* VMMCALL is the hypercall instruction, VMCALL #UD */
+	bool exit_on_exception; /* hand exceptions to the caller (tests) */
+
+	uint64_t tsc_aux;
+	bool int_shadow; /* STI's one-instruction interrupt shadow */
+
+	struct rv_cpu_mem mem;
+	struct rv_cpu_sys sys;
+	struct rv_cpu_io io;
+	struct rv_cpu_exception exc; /* the last exception raised */
+	uint64_t fault_rip;	     /* RIP of the instruction that faulted */
+	uint64_t instructions;	     /* retired */
+	uint64_t ud_opcode;	     /* bytes of the last unsupported opcode */
+	int chain[3];		     /* the exceptions of a triple fault, in order */
+	int chain_len;
+	struct rv_icache *icache; /* decoded instructions; allocated on first run */
+	uint64_t icache_hits, icache_misses;
+};
+
+/* Free what rv_cpu_run() allocated. */
+void rv_cpu_destroy(struct rv_cpu *cpu);
+
+/*
+ * Run up to @budget instructions. @ipi is polled at every basic-block end
+ * (taken branch, string-op iteration batch, or I/O); when it reads set the
+ * CPU stops with RV_CPU_EXIT_KICK before the next instruction.
+ */
+enum rv_cpu_exit rv_cpu_run(struct rv_cpu *cpu, const _Atomic uint32_t *ipi, uint64_t budget);
+
+/* The reset state of GUEST_ABI §3, apart from RIP, RSP and the GPRs. */
+void rv_cpu_reset_long_mode(struct rv_cpu *cpu);
+
+#endif

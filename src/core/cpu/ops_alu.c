@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: MIT
+/* Handlers of the arithmetic, logic, shift, multiply, divide and bit ops. */
+#include "alu.h"
+#include "exec.h"
+#include "ops.h"
+
+/* A LOCK'd read-modify-write: a compare-and-swap loop on the host page, so
+ * it is atomic against every other vCPU. */
+static uint64_t cas(uint8_t *p, unsigned size, uint64_t old, uint64_t new, bool *ok)
+{
+	switch (size) {
+	case 1: {
+		uint8_t e = (uint8_t)old;
+
+		*ok = __atomic_compare_exchange_n(p, &e, (uint8_t) new, false, __ATOMIC_SEQ_CST,
+						  __ATOMIC_SEQ_CST);
+		return e;
+	}
+	case 2: {
+		uint16_t e = (uint16_t)old;
+
+		*ok = __atomic_compare_exchange_n((uint16_t *)p, &e, (uint16_t) new, false,
+						  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+		return e;
+	}
+	case 4: {
+		uint32_t e = (uint32_t)old;
+
+		*ok = __atomic_compare_exchange_n((uint32_t *)p, &e, (uint32_t) new, false,
+						  __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+		return e;
+	}
+	default: {
+		uint64_t e = old;
+
+		*ok = __atomic_compare_exchange_n((uint64_t *)p, &e, new, false, __ATOMIC_SEQ_CST,
+						  __ATOMIC_SEQ_CST);
+		return e;
+	}
+	}
+}
+
+uint64_t rv_atomic_load(const uint8_t *p, unsigned size)
+{
+	switch (size) {
+	case 1:
+		return __atomic_load_n(p, __ATOMIC_SEQ_CST);
+	case 2:
+		return __atomic_load_n((const uint16_t *)p, __ATOMIC_SEQ_CST);
+	case 4:
+		return __atomic_load_n((const uint32_t *)p, __ATOMIC_SEQ_CST);
+	default:
+		return __atomic_load_n((const uint64_t *)p, __ATOMIC_SEQ_CST);
+	}
+}
+
+int rv_locked_update(struct rv_exec *x, uint64_t ea, unsigned size, rv_update fn, void *arg,
+		     uint64_t *old_out)
+{
+	int rc;
+	uint8_t *p = rv_mem_ptr(x, ea, size, RV_ACCESS_WRITE, &rc);
+	uint64_t old, new, flags;
+	bool ok = false;
+
+	if (rc)
+		return rc;
+	if (!p) { /* split across pages: no host atomic spans two pages */
+		if ((rc = rv_mem_read_rmw(x, ea, size, &old)))
+			return rc;
+		flags = x->cpu->rflags;
+		new = fn(old, arg, size, &flags);
+		if ((rc = rv_mem_write(x, ea, size, new)))
+			return rc;
+		x->cpu->rflags = flags;
+		*old_out = old;
+		return OP_OK;
+	}
+	old = rv_atomic_load(p, size);
+	do {
+		flags = x->cpu->rflags;
+		new = fn(old, arg, size, &flags);
+		uint64_t seen = cas(p, size, old, new, &ok);
+
+		if (!ok)
+			old = seen;
+	} while (!ok);
+	x->cpu->rflags = flags;
+	*old_out = old;
+	return OP_OK;
+}
+
+struct alu_arg {
+	unsigned kind;
+	uint64_t src;
+};
+
+static uint64_t alu_update(uint64_t old, void *arg, unsigned size, uint64_t *flags)
+{
+	struct alu_arg *a = arg;
+
+	return rv_alu(a->kind, old, a->src, size, flags);
+}
+
+int rv_alu_rmw(struct rv_exec *x, const struct rv_insn *i, unsigned kind, uint64_t src,
+	       unsigned size)
+{
+	struct rv_cpu *c = x->cpu;
+	uint64_t flags = c->rflags, old, r;
+	int rc;
+
+	if (i->lock && (!insn_is_mem(i) || !rv_alu_writes(kind)))
+		return rv_raise_ud(x);
+	if (!insn_is_mem(i)) {
+		r = rv_alu(kind, reg_read(x, i, i->rm, size), src, size, &flags);
+		if (rv_alu_writes(kind))
+			reg_write(x, i, i->rm, size, r);
+		c->rflags = flags;
+		return OP_OK;
+	}
+	uint64_t ea = rv_effective_address(x, i);
+
+	if (i->lock) {
+		struct alu_arg a = { kind, src };
+
+		return rv_locked_update(x, ea, size, alu_update, &a, &old);
+	}
+	if ((rc = rv_alu_writes(kind) ? rv_mem_read_rmw(x, ea, size, &old)
+				      : rv_mem_read(x, ea, size, &old)))
+		return rc;
+	r = rv_alu(kind, old, src, size, &flags);
+	if (rv_alu_writes(kind) && (rc = rv_mem_write(x, ea, size, r)))
+		return rc;
+	c->rflags = flags;
+	return OP_OK;
+}
+
+/* 00-3D: ADD OR ADC SBB AND SUB XOR CMP in their six forms. */
+int op_alu_E_G(struct rv_exec *x, const struct rv_insn *i)
+{
+	return rv_alu_rmw(x, i, (i->op >> 3) & 7, reg_read(x, i, i->reg, i->opsize), i->opsize);
+}
+
+int op_alu_G_E(struct rv_exec *x, const struct rv_insn *i)
+{
+	unsigned kind = (i->op >> 3) & 7;
+	uint64_t src, flags = x->cpu->rflags;
+	int rc;
+
+	if (i->lock)
+		return rv_raise_ud(x);
+	if ((rc = rv_read_e(x, i, i->opsize, &src)))
+		return rc;
+	uint64_t r = rv_alu(kind, reg_read(x, i, i->reg, i->opsize), src, i->opsize, &flags);
+
+	if (rv_alu_writes(kind))
+		reg_write(x, i, i->reg, i->opsize, r);
+	x->cpu->rflags = flags;
+	return OP_OK;
+}
+
+int op_alu_acc_imm(struct rv_exec *x, const struct rv_insn *i)
+{
+	unsigned kind = (i->op >> 3) & 7;
+	uint64_t flags = x->cpu->rflags;
+	uint64_t r = rv_alu(kind, reg_read(x, i, RV_RAX, i->opsize), i->imm, i->opsize, &flags);
+
+	if (i->lock)
+		return rv_raise_ud(x);
+	if (rv_alu_writes(kind))
+		reg_write(x, i, RV_RAX, i->opsize, r);
+	x->cpu->rflags = flags;
+	return OP_OK;
+}
+
+/* 80, 81, 83: group 1, E op= imm. */
+int op_grp1(struct rv_exec *x, const struct rv_insn *i)
+{
+	return rv_alu_rmw(x, i, i->subop, i->imm, i->opsize);
+}
+
+/* 84, 85: TEST E, G. A8, A9: TEST acc, imm. */
+int op_test_E_G(struct rv_exec *x, const struct rv_insn *i)
+{
+	return rv_alu_rmw(x, i, ALU_TEST, reg_read(x, i, i->reg, i->opsize), i->opsize);
+}
+
+int op_test_acc_imm(struct rv_exec *x, const struct rv_insn *i)
+{
+	uint64_t flags = x->cpu->rflags;
+
+	rv_alu(ALU_TEST, reg_read(x, i, RV_RAX, i->opsize), i->imm, i->opsize, &flags);
+	x->cpu->rflags = flags;
+	return OP_OK;
+}
+
+/* FE: INC, DEC Eb. (FF /0 /1 share it.) */
+int op_inc_dec(struct rv_exec *x, const struct rv_insn *i)
+{
+	if (i->subop > 1)
+		return rv_raise_ud(x);
+	return rv_alu_rmw(x, i, i->subop ? ALU_DEC : ALU_INC, 0, i->opsize);
+}
+
+/* C0 C1 D0 D1 D2 D3: group 2 shifts and rotates. */
+int op_grp2(struct rv_exec *x, const struct rv_insn *i)
+{
+	unsigned count = i->op == 0xc0 || i->op == 0xc1	  ? (unsigned)i->imm
+			 : i->op == 0xd0 || i->op == 0xd1 ? 1
+							  : (unsigned)x->cpu->gpr[RV_RCX];
+	uint64_t a, flags = x->cpu->rflags;
+	int rc;
+
+	if (i->lock)
+		return rv_raise_ud(x);
+	if ((rc = rv_read_e_rmw(x, i, i->opsize, &a)))
+		return rc;
+	uint64_t r = rv_shift(i->subop, a, count & 0xff, i->opsize, &flags);
+
+	if ((rc = rv_write_e(x, i, i->opsize, r)))
+		return rc;
+	x->cpu->rflags = flags;
+	return OP_OK;
+}
+
+/* 0F A4 A5 AC AD: SHLD, SHRD by imm8 or CL. */
+int op_shld_shrd(struct rv_exec *x, const struct rv_insn *i)
+{
+	unsigned low = i->op & 0xff;
+	unsigned count = (low & 1) ? (unsigned)x->cpu->gpr[RV_RCX] : (unsigned)i->imm;
+	uint64_t a, flags = x->cpu->rflags;
+	int rc;
+
+	if (i->lock)
+		return rv_raise_ud(x);
+	if ((rc = rv_read_e_rmw(x, i, i->opsize, &a)))
+		return rc;
+	uint64_t r = rv_shld(a, reg_read(x, i, i->reg, i->opsize), count & 0xff, i->opsize,
+			     low < 0xa8, &flags);
+
+	if ((rc = rv_write_e(x, i, i->opsize, r)))
+		return rc;
+	x->cpu->rflags = flags;
+	return OP_OK;
+}
