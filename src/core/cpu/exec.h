@@ -37,6 +37,13 @@ static inline uint64_t size_mask(unsigned size)
 	return size == 8 ? ~0ull : (1ull << (size * 8)) - 1;
 }
 
+static inline int64_t sign_extend(uint64_t v, unsigned size)
+{
+	unsigned s = 64 - size * 8;
+
+	return (int64_t)(v << s) >> s;
+}
+
 /* Byte registers 4-7 without REX are AH, CH, DH, BH. */
 static inline uint64_t reg_read(struct rv_exec *x, const struct rv_insn *i, unsigned r,
 				unsigned size)

@@ -100,20 +100,13 @@ static int bt_common(struct rv_exec *x, const struct rv_insn *i, unsigned kind, 
 	return OP_OK;
 }
 
-static int64_t sext(uint64_t v, unsigned size)
-{
-	unsigned s = 64 - size * 8;
-
-	return (int64_t)(v << s) >> s;
-}
-
 /* 0F A3 AB B3 BB: BT BTS BTR BTC Ev, Gv. */
 int op_bt_E_G(struct rv_exec *x, const struct rv_insn *i)
 {
 	unsigned low = i->op & 0xff;
 	unsigned kind = low == 0xa3 ? 0 : low == 0xab ? 1 : low == 0xb3 ? 2 : 3;
 
-	return bt_common(x, i, kind, sext(reg_read(x, i, i->reg, i->opsize), i->opsize), true);
+	return bt_common(x, i, kind, sign_extend(reg_read(x, i, i->reg, i->opsize), i->opsize), true);
 }
 
 /* 0F BA: group 8, BT BTS BTR BTC Ev, imm8. */
@@ -211,7 +204,7 @@ int op_cbw(struct rv_exec *x, const struct rv_insn *i)
 {
 	unsigned half = i->opsize / 2;
 
-	reg_write(x, i, RV_RAX, i->opsize, (uint64_t)sext(x->cpu->gpr[RV_RAX], half));
+	reg_write(x, i, RV_RAX, i->opsize, (uint64_t)sign_extend(x->cpu->gpr[RV_RAX], half));
 	return OP_OK;
 }
 

@@ -4,13 +4,6 @@
 #include "exec.h"
 #include "ops.h"
 
-static int64_t sext(uint64_t v, unsigned size)
-{
-	unsigned s = 64 - size * 8;
-
-	return (int64_t)(v << s) >> s;
-}
-
 /* 88 89: MOV Ev, Gv.  8A 8B: MOV Gv, Ev. */
 int op_mov_E_G(struct rv_exec *x, const struct rv_insn *i)
 {
@@ -68,7 +61,7 @@ int op_movx(struct rv_exec *x, const struct rv_insn *i)
 
 	if (rc)
 		return rc;
-	reg_write(x, i, i->reg, i->opsize, sign ? (uint64_t)sext(v, src_size) : v);
+	reg_write(x, i, i->reg, i->opsize, sign ? (uint64_t)sign_extend(v, src_size) : v);
 	return OP_OK;
 }
 

@@ -4,13 +4,6 @@
 #include "exec.h"
 #include "ops.h"
 
-static int64_t sext(uint64_t v, unsigned size)
-{
-	unsigned s = 64 - size * 8;
-
-	return (int64_t)(v << s) >> s;
-}
-
 /* rDX:rAX (or AX for bytes) as one double-width value. */
 static unsigned __int128 acc_pair(struct rv_exec *x, unsigned size)
 {
@@ -50,11 +43,11 @@ static int mul(struct rv_exec *x, const struct rv_insn *i, uint64_t src, bool si
 	bool overflow;
 
 	if (sign) {
-		__int128 p = (__int128)sext(a, size) * sext(src, size);
+		__int128 p = (__int128)sign_extend(a, size) * sign_extend(src, size);
 
 		low = (uint64_t)p & size_mask(size);
 		high = (uint64_t)(p >> bits) & size_mask(size);
-		overflow = p != (__int128)sext(low, size);
+		overflow = p != (__int128)sign_extend(low, size);
 	} else {
 		unsigned __int128 p = (unsigned __int128)a * src;
 
@@ -80,7 +73,7 @@ static int divide(struct rv_exec *x, const struct rv_insn *i, uint64_t src, bool
 		__int128 sn = bits == 64 ? (__int128)n
 					 : (__int128)((int64_t)((uint64_t)n << (64 - 2 * bits)) >>
 						      (64 - 2 * bits));
-		__int128 d = sext(src, size);
+		__int128 d = sign_extend(src, size);
 		__int128 min = -((__int128)1 << 126) * 2; /* the dividend's lowest value */
 
 		if (d == -1 && sn == min)
@@ -143,11 +136,11 @@ int op_test_E_imm(struct rv_exec *x, const struct rv_insn *i)
 static int imul_into_reg(struct rv_exec *x, const struct rv_insn *i, uint64_t a, uint64_t b)
 {
 	unsigned size = i->opsize;
-	__int128 p = (__int128)sext(a, size) * sext(b, size);
+	__int128 p = (__int128)sign_extend(a, size) * sign_extend(b, size);
 	uint64_t low = (uint64_t)p & size_mask(size);
 
 	reg_write(x, i, i->reg, size, low);
-	mul_flags(x, p != (__int128)sext(low, size));
+	mul_flags(x, p != (__int128)sign_extend(low, size));
 	return OP_OK;
 }
 
