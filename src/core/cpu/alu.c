@@ -18,79 +18,9 @@ static uint64_t msb(uint64_t v, unsigned size)
 	return sign_bit(v, size);
 }
 
-static uint64_t add_flags(uint64_t a, uint64_t b, uint64_t res, unsigned size, bool carry)
-{
-	uint64_t m = size_mask(size);
-	uint64_t cf;
-
-	a &= m, b &= m, res &= m;
-	cf = res < a || (carry && res == a);
-	return szp_flags(res, size) | (cf ? RV_FLAG_CF : 0) |
-	       (msb((a ^ res) & (b ^ res), size) ? RV_FLAG_OF : 0) | ((a ^ b ^ res) & RV_FLAG_AF);
-}
-
-static uint64_t sub_flags(uint64_t a, uint64_t b, uint64_t res, unsigned size, bool borrow)
-{
-	uint64_t m = size_mask(size);
-	uint64_t cf;
-
-	a &= m, b &= m, res &= m;
-	cf = a < b || (borrow && a == b);
-	return szp_flags(res, size) | (cf ? RV_FLAG_CF : 0) |
-	       (msb((a ^ b) & (a ^ res), size) ? RV_FLAG_OF : 0) | ((a ^ b ^ res) & RV_FLAG_AF);
-}
-
 static void put(uint64_t *flags, uint64_t mask, uint64_t value)
 {
 	*flags = (*flags & ~mask) | (value & mask);
-}
-
-uint64_t rv_alu(unsigned op, uint64_t a, uint64_t b, unsigned size, uint64_t *flags)
-{
-	uint64_t m = size_mask(size);
-	bool cin = *flags & RV_FLAG_CF;
-	uint64_t r;
-
-	switch (op) {
-	case ALU_ADD:
-	case ALU_ADC:
-		cin = op == ALU_ADC && cin;
-		r = (a + b + cin) & m;
-		put(flags, ARITH, add_flags(a, b, r, size, cin));
-		return r;
-	case ALU_SUB:
-	case ALU_SBB:
-	case ALU_CMP:
-		cin = op == ALU_SBB && cin;
-		r = (a - b - cin) & m;
-		put(flags, ARITH, sub_flags(a, b, r, size, cin));
-		return r;
-	case ALU_INC:
-		r = (a + 1) & m;
-		put(flags, ARITH & ~RV_FLAG_CF, add_flags(a, 1, r, size, false));
-		return r;
-	case ALU_DEC:
-		r = (a - 1) & m;
-		put(flags, ARITH & ~RV_FLAG_CF, sub_flags(a, 1, r, size, false));
-		return r;
-	case ALU_NEG:
-		r = (0 - a) & m;
-		put(flags, ARITH, sub_flags(0, a, r, size, false));
-		return r;
-	case ALU_NOT:
-		return ~a & m;
-	case ALU_OR:
-		r = (a | b) & m;
-		break;
-	case ALU_XOR:
-		r = (a ^ b) & m;
-		break;
-	default: /* AND, TEST */
-		r = a & b & m;
-		break;
-	}
-	put(flags, ARITH, szp_flags(r, size));
-	return r;
 }
 
 static uint64_t shift_left(uint64_t a, unsigned n, unsigned size, uint64_t *flags)

@@ -22,7 +22,20 @@ struct rv_exec {
 	uint64_t next_rip;
 	enum rv_cpu_exit stop;
 	bool stack_seg; /* the access in progress is SS-relative: #SS, not #GP */
+	/*
+	 * The code page's translation, kept for one rv_cpu_run() call: it is a
+	 * TLB entry in all but name. The guest's own invalidations drop it
+	 * (rv_exec_tlb_changed); anything from outside kicks the vCPU out of
+	 * the run first, and a new run starts without it.
+	 */
+	uint64_t fetch_page;
+	const uint8_t *fetch_host;
 };
+
+static inline void rv_exec_tlb_changed(struct rv_exec *x)
+{
+	x->fetch_page = 1; /* no page address is odd */
+}
 
 typedef int (*rv_op_handler)(struct rv_exec *x, const struct rv_insn *i);
 

@@ -8,9 +8,18 @@
 #define OP(name) int name(struct rv_exec *x, const struct rv_insn *i)
 
 /* ops_alu.c, ops_muldiv.c, ops_bit.c */
-OP(op_alu_E_G);
-OP(op_alu_G_E);
-OP(op_alu_acc_imm);
+#define ALU_OPS(name)        \
+	OP(op_##name##_E_G); \
+	OP(op_##name##_G_E); \
+	OP(op_##name##_acc_imm)
+ALU_OPS(add);
+ALU_OPS(or);
+ALU_OPS(adc);
+ALU_OPS(sbb);
+ALU_OPS(and);
+ALU_OPS(sub);
+ALU_OPS(xor);
+ALU_OPS(cmp);
 OP(op_grp1);
 OP(op_test_E_G);
 OP(op_test_acc_imm);

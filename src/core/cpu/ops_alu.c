@@ -101,8 +101,8 @@ static uint64_t alu_update(uint64_t old, void *arg, unsigned size, uint64_t *fla
 	return rv_alu(a->kind, old, a->src, size, flags);
 }
 
-int rv_alu_rmw(struct rv_exec *x, const struct rv_insn *i, unsigned kind, uint64_t src,
-	       unsigned size)
+static inline __attribute__((always_inline)) int alu_rmw(struct rv_exec *x, const struct rv_insn *i,
+							 unsigned kind, uint64_t src, unsigned size)
 {
 	struct rv_cpu *c = x->cpu;
 	uint64_t flags = c->rflags, old, r;
@@ -134,15 +134,15 @@ int rv_alu_rmw(struct rv_exec *x, const struct rv_insn *i, unsigned kind, uint64
 	return OP_OK;
 }
 
-/* 00-3D: ADD OR ADC SBB AND SUB XOR CMP in their six forms. */
-int op_alu_E_G(struct rv_exec *x, const struct rv_insn *i)
+int rv_alu_rmw(struct rv_exec *x, const struct rv_insn *i, unsigned kind, uint64_t src,
+	       unsigned size)
 {
-	return rv_alu_rmw(x, i, (i->op >> 3) & 7, reg_read(x, i, i->reg, i->opsize), i->opsize);
+	return alu_rmw(x, i, kind, src, size);
 }
 
-int op_alu_G_E(struct rv_exec *x, const struct rv_insn *i)
+static inline __attribute__((always_inline)) int alu_G_E(struct rv_exec *x, const struct rv_insn *i,
+							 unsigned kind)
 {
-	unsigned kind = (i->op >> 3) & 7;
 	uint64_t src, flags = x->cpu->rflags;
 	int rc;
 
@@ -158,9 +158,9 @@ int op_alu_G_E(struct rv_exec *x, const struct rv_insn *i)
 	return OP_OK;
 }
 
-int op_alu_acc_imm(struct rv_exec *x, const struct rv_insn *i)
+static inline __attribute__((always_inline)) int alu_acc_imm(struct rv_exec *x,
+							     const struct rv_insn *i, unsigned kind)
 {
-	unsigned kind = (i->op >> 3) & 7;
 	uint64_t flags = x->cpu->rflags;
 	uint64_t r = rv_alu(kind, reg_read(x, i, RV_RAX, i->opsize), i->imm, i->opsize, &flags);
 
@@ -172,10 +172,48 @@ int op_alu_acc_imm(struct rv_exec *x, const struct rv_insn *i)
 	return OP_OK;
 }
 
+/*
+ * 00-3D: ADD OR ADC SBB AND SUB XOR CMP in their six forms, one handler per
+ * operation and form so each is compiled with its own arithmetic.
+ */
+#define ALU_HANDLERS(name, kind)                                                          \
+	int op_##name##_E_G(struct rv_exec *x, const struct rv_insn *i)                   \
+	{                                                                                 \
+		return alu_rmw(x, i, kind, reg_read(x, i, i->reg, i->opsize), i->opsize); \
+	}                                                                                 \
+	int op_##name##_G_E(struct rv_exec *x, const struct rv_insn *i)                   \
+	{                                                                                 \
+		return alu_G_E(x, i, kind);                                               \
+	}                                                                                 \
+	int op_##name##_acc_imm(struct rv_exec *x, const struct rv_insn *i)               \
+	{                                                                                 \
+		return alu_acc_imm(x, i, kind);                                           \
+	}
+
+ALU_HANDLERS(add, ALU_ADD)
+ALU_HANDLERS(or, ALU_OR)
+ALU_HANDLERS(adc, ALU_ADC)
+ALU_HANDLERS(sbb, ALU_SBB)
+ALU_HANDLERS(and, ALU_AND)
+ALU_HANDLERS(sub, ALU_SUB)
+ALU_HANDLERS(xor, ALU_XOR)
+ALU_HANDLERS(cmp, ALU_CMP)
+
 /* 80, 81, 83: group 1, E op= imm. */
 int op_grp1(struct rv_exec *x, const struct rv_insn *i)
 {
-	return rv_alu_rmw(x, i, i->subop, i->imm, i->opsize);
+	switch (i->subop) {
+	case ALU_ADD:
+		return alu_rmw(x, i, ALU_ADD, i->imm, i->opsize);
+	case ALU_SUB:
+		return alu_rmw(x, i, ALU_SUB, i->imm, i->opsize);
+	case ALU_CMP:
+		return alu_rmw(x, i, ALU_CMP, i->imm, i->opsize);
+	case ALU_AND:
+		return alu_rmw(x, i, ALU_AND, i->imm, i->opsize);
+	default:
+		return rv_alu_rmw(x, i, i->subop, i->imm, i->opsize);
+	}
 }
 
 /* 84, 85: TEST E, G. A8, A9: TEST acc, imm. */

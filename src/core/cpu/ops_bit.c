@@ -106,7 +106,8 @@ int op_bt_E_G(struct rv_exec *x, const struct rv_insn *i)
 	unsigned low = i->op & 0xff;
 	unsigned kind = low == 0xa3 ? 0 : low == 0xab ? 1 : low == 0xb3 ? 2 : 3;
 
-	return bt_common(x, i, kind, sign_extend(reg_read(x, i, i->reg, i->opsize), i->opsize), true);
+	return bt_common(x, i, kind, sign_extend(reg_read(x, i, i->reg, i->opsize), i->opsize),
+			 true);
 }
 
 /* 0F BA: group 8, BT BTS BTR BTC Ev, imm8. */

@@ -26,6 +26,7 @@
 
 static void tlb_event(struct rv_exec *x, enum rv_tlb_event ev, uint64_t addr, uint64_t pcid)
 {
+	rv_exec_tlb_changed(x);
 	if (x->cpu->sys.tlb)
 		x->cpu->sys.tlb(x->cpu->sys.ctx, x->cpu, ev, addr, pcid);
 }

@@ -67,6 +67,7 @@ static bool lockable(unsigned op)
 struct rv_icache_entry {
 	const uint8_t *host;
 	uint64_t bytes[2];
+	rv_op_handler handler; /* resolved once: the table, and LOCK's validity */
 	struct rv_insn insn;
 };
 
@@ -88,22 +89,56 @@ static void load16(const uint8_t *p, uint64_t w[2])
 
 static int fetch_slow(struct rv_exec *x, const uint8_t *p, unsigned avail, struct rv_insn *i);
 
-/* Returns the decoded instruction at RIP, from the cache when it can. */
-static int fetch(struct rv_exec *x, struct rv_insn *scratch, const struct rv_insn **out)
+static int op_lock_ud(struct rv_exec *x, const struct rv_insn *i)
+{
+	(void)i;
+	return rv_raise_ud(x);
+}
+
+static int op_unknown(struct rv_exec *x, const struct rv_insn *i)
+{
+	x->cpu->ud_opcode = i->op;
+	return rv_raise_ud(x);
+}
+
+static rv_op_handler resolve(const struct rv_insn *i)
+{
+	rv_op_handler h = rv_op_table[i->op];
+
+	if (!h)
+		return op_unknown;
+	return i->lock && !lockable(i->op) ? op_lock_ud : h;
+}
+
+/* Returns the decoded instruction at RIP and its handler, from the cache
+ * when it can. */
+static int fetch(struct rv_exec *x, struct rv_insn *scratch, const struct rv_insn **out,
+		 rv_op_handler *handler)
 {
 	struct rv_cpu *c = x->cpu;
 	uint64_t rip = c->rip;
-	uint32_t pf = 0;
-	const uint8_t *p = c->mem.translate(c->mem.ctx, rip, RV_ACCESS_FETCH, &pf);
 	unsigned avail = 4096 - (unsigned)(rip & 4095);
+	const uint8_t *p;
 
-	if (!p) {
-		c->cr2 = rip;
-		return rv_raise(x, RV_EXC_PF, pf, true);
+	if ((rip & ~4095ull) == x->fetch_page) {
+		p = x->fetch_host + (rip & 4095);
+	} else {
+		uint32_t pf = 0;
+
+		p = c->mem.translate(c->mem.ctx, rip, RV_ACCESS_FETCH, &pf);
+		if (!p) {
+			c->cr2 = rip;
+			return rv_raise(x, RV_EXC_PF, pf, true);
+		}
+		x->fetch_page = rip & ~4095ull;
+		x->fetch_host = p - (rip & 4095);
 	}
 	if (avail < 16 || !c->icache) {
+		int rc = fetch_slow(x, p, avail, scratch);
+
 		*out = scratch;
-		return fetch_slow(x, p, avail, scratch);
+		*handler = rc ? NULL : resolve(scratch);
+		return rc;
 	}
 	struct rv_icache_entry *e = icache_slot(c, p);
 	uint64_t w[2];
@@ -112,12 +147,14 @@ static int fetch(struct rv_exec *x, struct rv_insn *scratch, const struct rv_ins
 	*out = &e->insn;
 	if (e->host == p && e->bytes[0] == w[0] && e->bytes[1] == w[1]) {
 		c->icache_hits++;
+		*handler = e->handler;
 		return OP_OK;
 	}
 	c->icache_misses++;
 	int rc = fetch_slow(x, p, avail, &e->insn);
 
 	e->host = rc == OP_OK ? p : NULL;
+	e->handler = *handler = rc ? NULL : resolve(&e->insn);
 	e->bytes[0] = w[0];
 	e->bytes[1] = w[1];
 	return rc;
@@ -153,20 +190,6 @@ static int fetch_slow(struct rv_exec *x, const uint8_t *p, unsigned avail, struc
 	return OP_OK;
 }
 
-static int execute(struct rv_exec *x, const struct rv_insn *i)
-{
-	rv_op_handler h = rv_op_table[i->op];
-
-	x->stack_seg = false;
-	if (!h) {
-		x->cpu->ud_opcode = i->op;
-		return rv_raise_ud(x);
-	}
-	if (i->lock && !lockable(i->op))
-		return rv_raise_ud(x);
-	return h(x, i);
-}
-
 static bool kicked(const _Atomic uint32_t *ipi)
 {
 	return ipi && atomic_load_explicit(ipi, memory_order_acquire);
@@ -174,19 +197,21 @@ static bool kicked(const _Atomic uint32_t *ipi)
 
 enum rv_cpu_exit rv_cpu_run(struct rv_cpu *c, const _Atomic uint32_t *ipi, uint64_t budget)
 {
-	struct rv_exec x = { .cpu = c };
+	struct rv_exec x = { .cpu = c, .fetch_page = 1 };
 	struct rv_insn scratch;
 	const struct rv_insn *i = &scratch;
+	rv_op_handler handler = NULL;
 
 	if (!c->icache)
-		c->icache = calloc(1, sizeof(*c->icache));
+		c->icache = calloc(1, sizeof(*c->icache)); /* without it: decode every time */
 	for (uint64_t n = 0; n < budget; n++) {
-		int rc = fetch(&x, &scratch, &i);
+		int rc = fetch(&x, &scratch, &i, &handler);
 
 		c->int_shadow = false;
 		if (rc == OP_OK) {
 			x.next_rip = c->rip + i->len;
-			rc = execute(&x, i);
+			x.stack_seg = false;
+			rc = handler(&x, i);
 		}
 		switch (rc) {
 		case OP_OK:

@@ -1,0 +1,270 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The software CPU beyond what the differential corpus can show: exception
+ * delivery through the IDT (frames, #DF, triple faults), INT n and IRETQ,
+ * self-modifying code, LOCK atomicity between two CPUs on two host threads,
+ * kicks, budgets and unsupported opcodes. Expected values come from the
+ * Intel SDM (vol. 3A ch. 6: interrupt and exception handling).
+ */
+#include <pthread.h>
+#include <string.h>
+
+#include "cpu/cpu.h"
+#include "helpers.h"
+
+#define MEM_SIZE  0x100000ull
+#define IDT	  0x1000ull
+#define CODE	  0x2000ull
+#define HANDLERS  0x3000ull
+#define DATA	  0x8000ull
+#define STACK_TOP 0xf000ull
+
+extern const uint8_t snip_de[], snip_de_end[], handler_record[], handler_record_end[];
+extern const uint8_t snip_pf[], snip_pf_end[], snip_int[], snip_int_end[];
+extern const uint8_t handler_iret[], handler_iret_end[], snip_smc[], snip_smc_end[];
+extern const uint8_t snip_lock[], snip_lock_end[], snip_spin[], snip_spin_end[];
+extern const uint8_t snip_sse[], snip_sse_end[];
+extern const uint8_t snip_de_div[], snip_pf_store[];
+
+#define DIV_OFFSET ((uint64_t)(snip_de_div - snip_de))
+
+static uint8_t *mem;
+
+static uint8_t *translate(void *ctx, uint64_t gva, enum rv_access kind, uint32_t *pf)
+{
+	uint8_t *m = ctx;
+
+	if (gva < MEM_SIZE)
+		return m + gva;
+	*pf = (kind == RV_ACCESS_WRITE ? RV_PF_W : 0) | (kind == RV_ACCESS_FETCH ? RV_PF_I : 0);
+	return NULL;
+}
+
+static bool stop_at_f4(void *ctx, struct rv_cpu *cpu, struct rv_cpu_io *io)
+{
+	(void)ctx, (void)cpu;
+	return !io->in && io->port == 0xf4;
+}
+
+static void put(uint64_t gpa, const uint8_t *from, const uint8_t *to)
+{
+	memcpy(mem + gpa, from, (size_t)(to - from));
+}
+
+static uint64_t q(uint64_t gpa)
+{
+	uint64_t v;
+
+	memcpy(&v, mem + gpa, 8);
+	return v;
+}
+
+/* A 64-bit gate: type 0xe interrupt, 0xf trap; selector 0x08. */
+static void gate(unsigned vector, uint64_t target, unsigned type)
+{
+	uint64_t lo = (target & 0xffff) | (0x08ull << 16) | ((uint64_t)type << 40) | (1ull << 47) |
+		      ((target >> 16 & 0xffff) << 48);
+	uint64_t hi = target >> 32;
+
+	memcpy(mem + IDT + vector * 16, &lo, 8);
+	memcpy(mem + IDT + vector * 16 + 8, &hi, 8);
+}
+
+static void cpu_init(struct rv_cpu *c, uint8_t *m, uint64_t rsp)
+{
+	memset(c, 0, sizeof(*c));
+	rv_cpu_reset_long_mode(c);
+	c->mem.ctx = m;
+	c->mem.translate = translate;
+	c->sys.io = stop_at_f4;
+	c->rip = CODE;
+	c->gpr[RV_RSP] = rsp;
+	c->idtr.base = IDT;
+	c->idtr.limit = 256 * 16 - 1;
+}
+
+static struct rv_cpu cpu;
+
+static void setup(void)
+{
+	mem = calloc(1, MEM_SIZE);
+	cpu_init(&cpu, mem, STACK_TOP);
+}
+
+static void teardown(void)
+{
+	rv_cpu_destroy(&cpu);
+	free(mem);
+}
+
+START_TEST(divide_error_is_delivered_with_its_frame)
+{
+	put(CODE, snip_de, snip_de_end);
+	put(HANDLERS, handler_record, handler_record_end);
+	gate(0, HANDLERS, 0xe);
+	cpu.rflags |= RV_FLAG_IF;
+	ck_assert_int_eq(rv_cpu_run(&cpu, NULL, 100), RV_CPU_EXIT_IO);
+	uint64_t rsp = q(DATA);
+
+	/* Five qwords, no error code, from a 16-byte aligned stack. */
+	ck_assert_uint_eq(rsp, STACK_TOP - 40);
+	ck_assert_uint_eq(q(rsp), CODE + DIV_OFFSET);
+	ck_assert_uint_eq(q(rsp + 8), 0x08);
+	ck_assert_uint_eq(q(rsp + 16) & (RV_FLAG_IF | RV_FLAG_ZF), RV_FLAG_IF | RV_FLAG_ZF);
+	ck_assert_uint_eq(q(rsp + 24), STACK_TOP);
+	ck_assert_uint_eq(q(rsp + 32), 0x10);
+	/* An interrupt gate clears IF; the dividend is untouched. */
+	ck_assert(!(cpu.rflags & RV_FLAG_IF));
+	ck_assert_uint_eq(cpu.gpr[RV_RAX], 0x1234);
+}
+END_TEST
+
+START_TEST(page_fault_pushes_its_error_code_and_sets_cr2)
+{
+	put(CODE, snip_pf, snip_pf_end);
+	put(HANDLERS, handler_record, handler_record_end);
+	gate(14, HANDLERS, 0xe);
+	cpu.gpr[RV_RSP] = STACK_TOP - 8; /* unaligned: delivery aligns it */
+	ck_assert_int_eq(rv_cpu_run(&cpu, NULL, 100), RV_CPU_EXIT_IO);
+	uint64_t rsp = q(DATA);
+
+	ck_assert_uint_eq(rsp, STACK_TOP - 16 - 48);
+	ck_assert_uint_eq(q(rsp), RV_PF_W); /* not present, write, supervisor */
+	ck_assert_uint_eq(q(rsp + 8), CODE + (uint64_t)(snip_pf_store - snip_pf));
+	ck_assert_uint_eq(q(rsp + 32), STACK_TOP - 8);
+	ck_assert_uint_eq(cpu.cr2, 0x400008);
+}
+END_TEST
+
+START_TEST(fault_delivering_a_page_fault_becomes_a_double_fault)
+{
+	put(CODE, snip_pf, snip_pf_end);
+	put(HANDLERS, handler_record, handler_record_end);
+	gate(8, HANDLERS, 0xe); /* vector 14 has no gate: #GP while delivering #PF */
+	ck_assert_int_eq(rv_cpu_run(&cpu, NULL, 100), RV_CPU_EXIT_IO);
+	ck_assert_uint_eq(q(q(DATA)), 0); /* #DF's error code */
+	ck_assert_int_eq(cpu.chain_len, 2);
+	ck_assert_int_eq(cpu.chain[0], RV_EXC_PF);
+	ck_assert_int_eq(cpu.chain[1], RV_EXC_DF);
+}
+END_TEST
+
+START_TEST(exception_with_no_idt_is_a_triple_fault)
+{
+	put(CODE, snip_de, snip_de_end);
+	cpu.idtr.limit = 0;
+	ck_assert_int_eq(rv_cpu_run(&cpu, NULL, 100), RV_CPU_EXIT_TRIPLE_FAULT);
+	ck_assert_int_eq(cpu.chain_len, 2);
+	ck_assert_int_eq(cpu.chain[0], RV_EXC_DE);
+	ck_assert_int_eq(cpu.chain[1], RV_EXC_DF);
+	ck_assert_uint_eq(cpu.rip, CODE + DIV_OFFSET);
+}
+END_TEST
+
+START_TEST(int_n_and_iretq_round_trip_and_int3_is_a_trap)
+{
+	put(CODE, snip_int, snip_int_end);
+	put(HANDLERS, handler_iret, handler_iret_end);
+	put(HANDLERS + 0x100, handler_record, handler_record_end);
+	gate(0x40, HANDLERS, 0xf);
+	gate(3, HANDLERS + 0x100, 0xe);
+	ck_assert_int_eq(rv_cpu_run(&cpu, NULL, 100), RV_CPU_EXIT_IO);
+	ck_assert_uint_eq(cpu.gpr[RV_RAX], 111);
+	/* #BP is a trap: the frame holds the address after INT3. */
+	ck_assert_uint_eq(q(q(DATA)), CODE + (uint64_t)(snip_int_end - snip_int) - 2);
+}
+END_TEST
+
+START_TEST(self_modifying_code_runs_its_new_bytes)
+{
+	put(CODE, snip_smc, snip_smc_end);
+	ck_assert_int_eq(rv_cpu_run(&cpu, NULL, 1000), RV_CPU_EXIT_IO);
+	ck_assert_uint_eq(cpu.gpr[RV_RBX], 1 + 2 + 2);
+	ck_assert_uint_gt(cpu.icache_misses, 0);
+}
+END_TEST
+
+struct lock_thread {
+	struct rv_cpu cpu;
+	enum rv_cpu_exit exit;
+};
+
+static void *run_lock(void *arg)
+{
+	struct lock_thread *t = arg;
+
+	t->exit = rv_cpu_run(&t->cpu, NULL, 10000000);
+	return NULL;
+}
+
+START_TEST(locked_increments_from_two_cpus_are_atomic)
+{
+	struct lock_thread t[2];
+	pthread_t th[2];
+	unsigned long n = test_scale("RV_STRESS_LOCK", 200000);
+
+	put(CODE, snip_lock, snip_lock_end);
+	for (int k = 0; k < 2; k++) {
+		cpu_init(&t[k].cpu, mem, STACK_TOP - 0x1000 * (uint64_t)k);
+		t[k].cpu.gpr[RV_RCX] = n;
+		pthread_create(&th[k], NULL, run_lock, &t[k]);
+	}
+	for (int k = 0; k < 2; k++) {
+		pthread_join(th[k], NULL);
+		ck_assert_int_eq(t[k].exit, RV_CPU_EXIT_IO);
+		rv_cpu_destroy(&t[k].cpu);
+	}
+	ck_assert_uint_eq(__atomic_load_n((uint64_t *)(mem + DATA), __ATOMIC_RELAXED), 2 * n);
+}
+END_TEST
+
+START_TEST(kick_stops_at_the_next_block_end_and_budget_bounds_a_run)
+{
+	_Atomic uint32_t ipi = 1;
+
+	put(CODE, snip_spin, snip_spin_end);
+	ck_assert_int_eq(rv_cpu_run(&cpu, &ipi, 1000), RV_CPU_EXIT_KICK);
+	ck_assert_uint_eq(cpu.instructions, 2); /* inc, then the taken jmp */
+	atomic_store(&ipi, 0);
+	ck_assert_int_eq(rv_cpu_run(&cpu, &ipi, 1000), RV_CPU_EXIT_BUDGET);
+	ck_assert_uint_eq(cpu.instructions, 1002);
+	ck_assert_uint_eq(cpu.gpr[RV_RAX], 501);
+}
+END_TEST
+
+START_TEST(unsupported_opcode_is_ud_and_named)
+{
+	put(CODE, snip_sse, snip_sse_end);
+	cpu.exit_on_exception = true;
+	ck_assert_int_eq(rv_cpu_run(&cpu, NULL, 10), RV_CPU_EXIT_EXCEPTION);
+	ck_assert_int_eq(cpu.exc.vector, RV_EXC_UD);
+	ck_assert_uint_eq(cpu.fault_rip, CODE);
+	/* 0F 28 is MOVAPS: the statistics can name it. */
+	ck_assert_uint_eq(cpu.ud_opcode & 0xffff, 0x280f);
+}
+END_TEST
+
+static Suite *cpu_suite(void)
+{
+	Suite *s = suite_create("cpu");
+	TCase *tc = tcase_create("exceptions");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, divide_error_is_delivered_with_its_frame);
+	tcase_add_test(tc, page_fault_pushes_its_error_code_and_sets_cr2);
+	tcase_add_test(tc, fault_delivering_a_page_fault_becomes_a_double_fault);
+	tcase_add_test(tc, exception_with_no_idt_is_a_triple_fault);
+	tcase_add_test(tc, int_n_and_iretq_round_trip_and_int3_is_a_trap);
+	tcase_add_test(tc, self_modifying_code_runs_its_new_bytes);
+	tcase_add_test(tc, locked_increments_from_two_cpus_are_atomic);
+	tcase_add_test(tc, kick_stops_at_the_next_block_end_and_budget_bounds_a_run);
+	tcase_add_test(tc, unsupported_opcode_is_ud_and_named);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int main(void)
+{
+	return run_suite(cpu_suite());
+}
