@@ -50,10 +50,31 @@ static void write_stats(FILE *out)
 #undef RV_STAT
 }
 
+static void opcode_bytes(unsigned index, char *buf, size_t len)
+{
+	static const char *const map[] = { "", "0F ", "0F 38 " };
+
+	snprintf(buf, len, "%s%02X", map[index >> 8], index & 0xff);
+}
+
+static void write_instructions(FILE *out)
+{
+	char op[16];
+
+	fprintf(out, "| opcode | instruction and operand forms |\n");
+	fprintf(out, "|---|---|\n");
+#define RV_OP(index, handler, form)          \
+	opcode_bytes(index, op, sizeof(op)); \
+	fprintf(out, "| `%s` | %s |\n", op, form);
+#include "cpu/optable.def"
+#undef RV_OP
+}
+
 const struct doc_table doc_tables[] = {
 	{ "requests.md", "requests", write_requests },
 	{ "faults.md", "faults", write_faults },
 	{ "stats.md", "stats", write_stats },
+	{ "instructions.md", "instructions", write_instructions },
 };
 const unsigned nr_doc_tables = sizeof(doc_tables) / sizeof(doc_tables[0]);
 
