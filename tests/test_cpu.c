@@ -11,6 +11,8 @@
 
 #include "cpu/cpu.h"
 #include "helpers.h"
+#include "reqvisor/flat_guest.h"
+#include "reqvisor/request.h"
 
 #define MEM_SIZE  0x100000ull
 #define IDT	  0x1000ull
@@ -244,6 +246,93 @@ START_TEST(unsupported_opcode_is_ud_and_named)
 }
 END_TEST
 
+/* Four vCPUs of CPU code under the scheduler: LOCK increments of one
+ * counter, while the host broadcasts flushes that kick them. */
+struct sched_run {
+	struct rv_flat_guest guest;
+	struct rv_vm *vm;
+	_Atomic int running;
+};
+
+static struct sched_run *sched_setup(enum rv_executor exec, uint64_t seed, unsigned long n)
+{
+	struct sched_run *r = calloc(1, sizeof(*r));
+	struct rv_vm_config cfg = test_config(4, 2, exec, seed);
+	char err[128];
+
+	r->guest.mem = mem;
+	r->guest.size = MEM_SIZE;
+	r->guest.entry = CODE;
+	r->guest.stack_top = STACK_TOP;
+	r->guest.stack_size = 0x1000;
+	r->guest.gpr[RV_RCX] = n;
+	put(CODE, snip_lock, snip_lock_end);
+	cfg.backend = &rv_flat_guest_backend;
+	cfg.backend_ctx = &r->guest;
+	cfg.slice = 500;
+	ck_assert_int_eq(rv_vm_create(&cfg, &r->vm, err, sizeof(err)), 0);
+	return r;
+}
+
+static void *flusher(void *arg)
+{
+	struct sched_run *r = arg;
+
+	while (atomic_load(&r->running))
+		rv_make_all_vcpus_request(r->vm, RV_REQ_TLB_FLUSH);
+	return NULL;
+}
+
+START_TEST(cpu_code_runs_under_the_threads_executor_with_kicks)
+{
+	unsigned long n = test_scale("RV_STRESS_LOCK", 200000);
+	struct sched_run *r = sched_setup(RV_EXEC_THREADS, 1, n);
+	pthread_t f;
+
+	atomic_store(&r->running, 1);
+	pthread_create(&f, NULL, flusher, r);
+	ck_assert_int_eq(rv_vm_run(r->vm), 0);
+	atomic_store(&r->running, 0);
+	pthread_join(f, NULL);
+	ck_assert_uint_eq(q(DATA), 4 * n);
+	ck_assert_uint_eq(atomic_load(&r->guest.triple_faults), 0);
+	/* Every vCPU retired its 3n + 2 instructions, across slices. */
+	ck_assert_uint_eq(rv_vm_stat(r->vm, RV_STAT_steps), 4 * (3 * n + 2));
+	ck_assert_uint_gt(rv_vm_stat(r->vm, RV_STAT_exits_slice), 0);
+	ck_assert_uint_gt(rv_vm_requests_serviced(r->vm, RV_REQ_BIT_TLB_FLUSH), 0);
+	fprintf(stderr, "cpu under threads: %llu kicks sent, %llu kick exits, %llu flushes\n",
+		(unsigned long long)rv_vm_stat(r->vm, RV_STAT_kicks_sent),
+		(unsigned long long)rv_vm_stat(r->vm, RV_STAT_exits_kick),
+		(unsigned long long)rv_vm_stat(r->vm, RV_STAT_flush_all));
+	rv_vm_destroy(r->vm);
+	free(r);
+}
+END_TEST
+
+static uint64_t det_hash(uint64_t seed)
+{
+	struct sched_run *r;
+	uint64_t h;
+
+	memset(mem + DATA, 0, 8);
+	r = sched_setup(RV_EXEC_DETERMINISTIC, seed, 2000);
+	ck_assert_int_eq(rv_vm_run(r->vm), 0);
+	ck_assert_uint_eq(q(DATA), 4 * 2000);
+	h = rv_vm_trace_hash(r->vm);
+	rv_vm_destroy(r->vm);
+	free(r);
+	return h;
+}
+
+START_TEST(cpu_code_replays_under_the_deterministic_executor)
+{
+	uint64_t a = det_hash(5);
+
+	ck_assert_uint_eq(det_hash(5), a);
+	ck_assert_uint_ne(det_hash(6), a);
+}
+END_TEST
+
 static Suite *cpu_suite(void)
 {
 	Suite *s = suite_create("cpu");
@@ -260,6 +349,12 @@ static Suite *cpu_suite(void)
 	tcase_add_test(tc, locked_increments_from_two_cpus_are_atomic);
 	tcase_add_test(tc, kick_stops_at_the_next_block_end_and_budget_bounds_a_run);
 	tcase_add_test(tc, unsupported_opcode_is_ud_and_named);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("scheduler");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, cpu_code_runs_under_the_threads_executor_with_kicks);
+	tcase_add_test(tc, cpu_code_replays_under_the_deterministic_executor);
 	suite_add_tcase(s, tc);
 	return s;
 }
