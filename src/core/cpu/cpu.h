@@ -126,7 +126,9 @@ struct rv_icache;
 struct rv_cpu {
 	uint64_t gpr[16];
 	uint64_t rip;
-	uint64_t rflags;
+	uint64_t rflags; /* see flags.h: the arithmetic bits may be pending */
+	uint64_t lf_dst, lf_src, lf_res;
+	uint8_t lf_kind, lf_size;
 	uint64_t cr0, cr2, cr3, cr4, cr8, efer;
 	uint64_t fs_base, gs_base;
 	struct {

@@ -58,7 +58,7 @@ static int enter_handler(struct rv_exec *x, const struct rv_cpu_exception *e)
 
 	c->gpr[RV_RSP] &= ~0xfull;
 	if ((rc = rv_push(x, 8, c->ss)) || (rc = rv_push(x, 8, rsp)) ||
-	    (rc = rv_push(x, 8, c->rflags)) || (rc = rv_push(x, 8, c->cs)) ||
+	    (rc = rv_push(x, 8, rv_flags(x))) || (rc = rv_push(x, 8, c->cs)) ||
 	    (rc = rv_push(x, 8, c->rip)) ||
 	    (e->has_error_code && (rc = rv_push(x, 8, e->error_code)))) {
 		c->gpr[RV_RSP] = rsp;

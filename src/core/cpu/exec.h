@@ -7,6 +7,7 @@
 #define RV_CPU_EXEC_H
 
 #include "cpu.h"
+#include "flags.h"
 #include "insn.h"
 
 /*
@@ -129,12 +130,16 @@ static inline uint64_t szp_flags(uint64_t res, unsigned size)
 	return (res ? 0 : RV_FLAG_ZF) | (sign_bit(res, size) ? RV_FLAG_SF : 0) | parity_flag(res);
 }
 
-static inline void set_flags(struct rv_exec *x, uint64_t mask, uint64_t value)
+/* Every arithmetic flag, computed if pending. */
+static inline uint64_t rv_flags(struct rv_exec *x)
 {
-	x->cpu->rflags = (x->cpu->rflags & ~mask) | (value & mask);
+	return rv_cpu_flags(x->cpu);
 }
 
-bool rv_condition(uint64_t rflags, unsigned cc);
+static inline void set_flags(struct rv_exec *x, uint64_t mask, uint64_t value)
+{
+	x->cpu->rflags = (rv_flags(x) & ~mask) | (value & mask);
+}
 
 /* Handler tables, one per family file, merged by the run loop. */
 void rv_ops_alu_register(rv_op_handler *t);

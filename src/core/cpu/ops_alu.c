@@ -67,7 +67,7 @@ int rv_locked_update(struct rv_exec *x, uint64_t ea, unsigned size, rv_update fn
 	if (!p) { /* split across pages: no host atomic spans two pages */
 		if ((rc = rv_mem_read_rmw(x, ea, size, &old)))
 			return rc;
-		flags = x->cpu->rflags;
+		flags = rv_flags(x);
 		new = fn(old, arg, size, &flags);
 		if ((rc = rv_mem_write(x, ea, size, new)))
 			return rc;
@@ -77,7 +77,7 @@ int rv_locked_update(struct rv_exec *x, uint64_t ea, unsigned size, rv_update fn
 	}
 	old = rv_atomic_load(p, size);
 	do {
-		flags = x->cpu->rflags;
+		flags = rv_flags(x);
 		new = fn(old, arg, size, &flags);
 		uint64_t seen = cas(p, size, old, new, &ok);
 
@@ -101,20 +101,101 @@ static uint64_t alu_update(uint64_t old, void *arg, unsigned size, uint64_t *fla
 	return rv_alu(a->kind, old, a->src, size, flags);
 }
 
+/* The operations whose flags are recorded lazily (flags.h). */
+static inline bool lazy_kind(unsigned kind)
+{
+	return kind != ALU_ADC && kind != ALU_SBB && kind != ALU_NEG && kind != ALU_NOT;
+}
+
+static inline uint64_t lazy_result(unsigned kind, uint64_t a, uint64_t b, unsigned size)
+{
+	uint64_t m = size_mask(size);
+
+	switch (kind) {
+	case ALU_ADD:
+		return (a + b) & m;
+	case ALU_SUB:
+	case ALU_CMP:
+		return (a - b) & m;
+	case ALU_OR:
+		return (a | b) & m;
+	case ALU_XOR:
+		return (a ^ b) & m;
+	case ALU_INC:
+		return (a + 1) & m;
+	case ALU_DEC:
+		return (a - 1) & m;
+	default: /* AND, TEST */
+		return a & b & m;
+	}
+}
+
+static inline void lazy_commit(struct rv_cpu *c, unsigned kind, uint64_t a, uint64_t b, uint64_t r,
+			       unsigned size)
+{
+	switch (kind) {
+	case ALU_ADD:
+		rv_lazy_record(c, LF_ADD, a, b, r, size);
+		return;
+	case ALU_SUB:
+	case ALU_CMP:
+		rv_lazy_record(c, LF_SUB, a, b, r, size);
+		return;
+	case ALU_INC:
+	case ALU_DEC:
+		/* They keep CF: settle it before the record is replaced. */
+		c->rflags = (c->rflags & ~RV_FLAG_CF) | (rv_lazy_cf(c) ? RV_FLAG_CF : 0);
+		rv_lazy_record(c, kind == ALU_INC ? LF_INC : LF_DEC, a, 1, r, size);
+		return;
+	default:
+		rv_lazy_record(c, LF_LOGIC, a, b, r, size);
+	}
+}
+
+/* Compute @kind on (a, b); the flags are committed by alu_commit once the
+ * result is stored, so a faulting store leaves them as they were. */
+struct alu_out {
+	uint64_t r, flags;
+};
+
+static inline struct alu_out alu_apply(struct rv_exec *x, unsigned kind, uint64_t a, uint64_t b,
+				       unsigned size)
+{
+	struct alu_out o = { 0, 0 };
+
+	if (lazy_kind(kind)) {
+		o.r = lazy_result(kind, a, b, size);
+		return o;
+	}
+	o.flags = rv_flags(x);
+	o.r = rv_alu(kind, a, b, size, &o.flags);
+	return o;
+}
+
+static inline void alu_commit(struct rv_exec *x, unsigned kind, uint64_t a, uint64_t b,
+			      const struct alu_out *o, unsigned size)
+{
+	if (lazy_kind(kind))
+		lazy_commit(x->cpu, kind, a, b, o->r, size);
+	else
+		x->cpu->rflags = o->flags;
+}
+
 static inline __attribute__((always_inline)) int alu_rmw(struct rv_exec *x, const struct rv_insn *i,
 							 unsigned kind, uint64_t src, unsigned size)
 {
-	struct rv_cpu *c = x->cpu;
-	uint64_t flags = c->rflags, old, r;
+	uint64_t old;
 	int rc;
 
 	if (i->lock && (!insn_is_mem(i) || !rv_alu_writes(kind)))
 		return rv_raise_ud(x);
 	if (!insn_is_mem(i)) {
-		r = rv_alu(kind, reg_read(x, i, i->rm, size), src, size, &flags);
+		old = reg_read(x, i, i->rm, size);
+		struct alu_out o = alu_apply(x, kind, old, src, size);
+
 		if (rv_alu_writes(kind))
-			reg_write(x, i, i->rm, size, r);
-		c->rflags = flags;
+			reg_write(x, i, i->rm, size, o.r);
+		alu_commit(x, kind, old, src, &o, size);
 		return OP_OK;
 	}
 	uint64_t ea = rv_effective_address(x, i);
@@ -127,10 +208,11 @@ static inline __attribute__((always_inline)) int alu_rmw(struct rv_exec *x, cons
 	if ((rc = rv_alu_writes(kind) ? rv_mem_read_rmw(x, ea, size, &old)
 				      : rv_mem_read(x, ea, size, &old)))
 		return rc;
-	r = rv_alu(kind, old, src, size, &flags);
-	if (rv_alu_writes(kind) && (rc = rv_mem_write(x, ea, size, r)))
+	struct alu_out o = alu_apply(x, kind, old, src, size);
+
+	if (rv_alu_writes(kind) && (rc = rv_mem_write(x, ea, size, o.r)))
 		return rc;
-	c->rflags = flags;
+	alu_commit(x, kind, old, src, &o, size);
 	return OP_OK;
 }
 
@@ -143,32 +225,30 @@ int rv_alu_rmw(struct rv_exec *x, const struct rv_insn *i, unsigned kind, uint64
 static inline __attribute__((always_inline)) int alu_G_E(struct rv_exec *x, const struct rv_insn *i,
 							 unsigned kind)
 {
-	uint64_t src, flags = x->cpu->rflags;
+	uint64_t src, a;
 	int rc;
 
-	if (i->lock)
-		return rv_raise_ud(x);
+	/* LOCK here is #UD before the handler runs (run.c: lockable). */
 	if ((rc = rv_read_e(x, i, i->opsize, &src)))
 		return rc;
-	uint64_t r = rv_alu(kind, reg_read(x, i, i->reg, i->opsize), src, i->opsize, &flags);
+	a = reg_read(x, i, i->reg, i->opsize);
+	struct alu_out o = alu_apply(x, kind, a, src, i->opsize);
 
 	if (rv_alu_writes(kind))
-		reg_write(x, i, i->reg, i->opsize, r);
-	x->cpu->rflags = flags;
+		reg_write(x, i, i->reg, i->opsize, o.r);
+	alu_commit(x, kind, a, src, &o, i->opsize);
 	return OP_OK;
 }
 
 static inline __attribute__((always_inline)) int alu_acc_imm(struct rv_exec *x,
 							     const struct rv_insn *i, unsigned kind)
 {
-	uint64_t flags = x->cpu->rflags;
-	uint64_t r = rv_alu(kind, reg_read(x, i, RV_RAX, i->opsize), i->imm, i->opsize, &flags);
+	uint64_t a = reg_read(x, i, RV_RAX, i->opsize);
+	struct alu_out o = alu_apply(x, kind, a, i->imm, i->opsize);
 
-	if (i->lock)
-		return rv_raise_ud(x);
 	if (rv_alu_writes(kind))
-		reg_write(x, i, RV_RAX, i->opsize, r);
-	x->cpu->rflags = flags;
+		reg_write(x, i, RV_RAX, i->opsize, o.r);
+	alu_commit(x, kind, a, i->imm, &o, i->opsize);
 	return OP_OK;
 }
 
@@ -224,11 +304,7 @@ int op_test_E_G(struct rv_exec *x, const struct rv_insn *i)
 
 int op_test_acc_imm(struct rv_exec *x, const struct rv_insn *i)
 {
-	uint64_t flags = x->cpu->rflags;
-
-	rv_alu(ALU_TEST, reg_read(x, i, RV_RAX, i->opsize), i->imm, i->opsize, &flags);
-	x->cpu->rflags = flags;
-	return OP_OK;
+	return alu_acc_imm(x, i, ALU_TEST);
 }
 
 /* FE: INC, DEC Eb. (FF /0 /1 share it.) */
@@ -245,7 +321,7 @@ int op_grp2(struct rv_exec *x, const struct rv_insn *i)
 	unsigned count = i->op == 0xc0 || i->op == 0xc1	  ? (unsigned)i->imm
 			 : i->op == 0xd0 || i->op == 0xd1 ? 1
 							  : (unsigned)x->cpu->gpr[RV_RCX];
-	uint64_t a, flags = x->cpu->rflags;
+	uint64_t a, flags = rv_flags(x);
 	int rc;
 
 	if (i->lock)
@@ -265,7 +341,7 @@ int op_shld_shrd(struct rv_exec *x, const struct rv_insn *i)
 {
 	unsigned low = i->op & 0xff;
 	unsigned count = (low & 1) ? (unsigned)x->cpu->gpr[RV_RCX] : (unsigned)i->imm;
-	uint64_t a, flags = x->cpu->rflags;
+	uint64_t a, flags = rv_flags(x);
 	int rc;
 
 	if (i->lock)

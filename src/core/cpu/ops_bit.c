@@ -5,41 +5,6 @@
 #include "exec.h"
 #include "ops.h"
 
-bool rv_condition(uint64_t f, unsigned cc)
-{
-	bool cf = f & RV_FLAG_CF, zf = f & RV_FLAG_ZF, sf = f & RV_FLAG_SF;
-	bool of = f & RV_FLAG_OF, pf = f & RV_FLAG_PF;
-	bool r;
-
-	switch (cc >> 1) {
-	case 0:
-		r = of;
-		break; /* O */
-	case 1:
-		r = cf;
-		break; /* B */
-	case 2:
-		r = zf;
-		break; /* E */
-	case 3:
-		r = cf || zf;
-		break; /* BE */
-	case 4:
-		r = sf;
-		break; /* S */
-	case 5:
-		r = pf;
-		break; /* P */
-	case 6:
-		r = sf != of;
-		break; /* L */
-	default:
-		r = zf || sf != of;
-		break; /* LE */
-	}
-	return (cc & 1) ? !r : r;
-}
-
 struct bt_arg {
 	unsigned kind; /* 0 BT, 1 BTS, 2 BTR, 3 BTC */
 	unsigned bit;
@@ -71,7 +36,7 @@ static int bt_common(struct rv_exec *x, const struct rv_insn *i, unsigned kind, 
 {
 	unsigned size = i->opsize, bits = size * 8;
 	struct bt_arg a = { kind, (unsigned)(offset & (bits - 1)) };
-	uint64_t old, flags = x->cpu->rflags;
+	uint64_t old, flags = rv_flags(x);
 	int rc;
 
 	if (i->lock && (!insn_is_mem(i) || kind == 0))
@@ -181,7 +146,7 @@ int op_bswap(struct rv_exec *x, const struct rv_insn *i)
 /* 0F 90-9F: SETcc Eb. */
 int op_setcc(struct rv_exec *x, const struct rv_insn *i)
 {
-	return rv_write_e(x, i, 1, rv_condition(x->cpu->rflags, i->op & 15));
+	return rv_write_e(x, i, 1, rv_cpu_condition(x->cpu, i->op & 15));
 }
 
 /* 0F 40-4F: CMOVcc. The source is read (and may fault) either way, and a
@@ -193,7 +158,7 @@ int op_cmovcc(struct rv_exec *x, const struct rv_insn *i)
 
 	if (rc)
 		return rc;
-	if (rv_condition(x->cpu->rflags, i->op & 15))
+	if (rv_cpu_condition(x->cpu, i->op & 15))
 		reg_write(x, i, i->reg, i->opsize, src);
 	else if (i->opsize == 4)
 		x->cpu->gpr[i->reg] = (uint32_t)x->cpu->gpr[i->reg];
@@ -222,6 +187,7 @@ int op_flag(struct rv_exec *x, const struct rv_insn *i)
 {
 	struct rv_cpu *c = x->cpu;
 
+	rv_flags(x);
 	switch (i->op) {
 	case 0xf5:
 		c->rflags ^= RV_FLAG_CF;
@@ -248,7 +214,7 @@ int op_sahf_lahf(struct rv_exec *x, const struct rv_insn *i)
 	const uint64_t m = RV_FLAG_SF | RV_FLAG_ZF | RV_FLAG_AF | RV_FLAG_PF | RV_FLAG_CF;
 	struct rv_cpu *c = x->cpu;
 
-	(void)i;
+	rv_flags(x);
 	if (i->op == 0x9e)
 		c->rflags = (c->rflags & ~m) | ((c->gpr[RV_RAX] >> 8) & m);
 	else

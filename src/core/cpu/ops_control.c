@@ -21,7 +21,7 @@ static int jump(struct rv_exec *x, uint64_t target)
 /* 70-7F, 0F 80-8F: Jcc. */
 int op_jcc(struct rv_exec *x, const struct rv_insn *i)
 {
-	if (!rv_condition(x->cpu->rflags, i->op & 15))
+	if (!rv_cpu_condition(x->cpu, i->op & 15))
 		return OP_OK;
 	return jump(x, x->next_rip + i->imm);
 }
@@ -70,7 +70,7 @@ int op_loop(struct rv_exec *x, const struct rv_insn *i)
 {
 	uint64_t m = i->addrsize == 4 ? 0xffffffffull : ~0ull;
 	uint64_t *rcx = &x->cpu->gpr[RV_RCX];
-	bool zf = x->cpu->rflags & RV_FLAG_ZF;
+	bool zf = rv_cpu_condition(x->cpu, 4); /* E: ZF */
 	bool taken;
 
 	if (i->op == 0xe3) {
@@ -153,6 +153,7 @@ int op_iret(struct rv_exec *x, const struct rv_insn *i)
 	}
 	c->cs = (uint16_t)cs;
 	c->ss = (uint16_t)ss;
+	c->lf_kind = LF_NONE; /* every flag is replaced */
 	c->rflags = (fl & 0x00254fd5ull) | 2;
 	c->gpr[RV_RSP] = nrsp;
 	x->next_rip = rip;

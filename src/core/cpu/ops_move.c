@@ -140,7 +140,7 @@ int op_cmpxchg(struct rv_exec *x, const struct rv_insn *i)
 {
 	unsigned size = i->opsize;
 	struct cmpxchg_arg a = { reg_read(x, i, RV_RAX, size), reg_read(x, i, i->reg, size) };
-	uint64_t old, flags = x->cpu->rflags;
+	uint64_t old, flags = rv_flags(x);
 	int rc;
 
 	if (i->lock && !insn_is_mem(i))
@@ -166,7 +166,7 @@ int op_cmpxchg(struct rv_exec *x, const struct rv_insn *i)
 	rc = rv_locked_update(x, rv_effective_address(x, i), size, cmpxchg_update, &a, &old);
 	if (rc)
 		return rc;
-	if (!(x->cpu->rflags & RV_FLAG_ZF))
+	if (!(rv_flags(x) & RV_FLAG_ZF))
 		reg_write(x, i, RV_RAX, size, old);
 	return OP_OK;
 }
@@ -185,7 +185,7 @@ int op_xadd(struct rv_exec *x, const struct rv_insn *i)
 {
 	unsigned size = i->opsize;
 	struct xadd_arg a = { reg_read(x, i, i->reg, size) };
-	uint64_t old, flags = x->cpu->rflags;
+	uint64_t old, flags = rv_flags(x);
 	int rc;
 
 	if (!insn_is_mem(i)) {
@@ -258,7 +258,7 @@ int op_pop_E(struct rv_exec *x, const struct rv_insn *i)
 /* 9C PUSHF, 9D POPF. */
 int op_pushf(struct rv_exec *x, const struct rv_insn *i)
 {
-	return rv_push(x, i->opsize, x->cpu->rflags & PUSHF_MASK);
+	return rv_push(x, i->opsize, rv_flags(x) & PUSHF_MASK);
 }
 
 int op_popf(struct rv_exec *x, const struct rv_insn *i)
@@ -267,7 +267,7 @@ int op_popf(struct rv_exec *x, const struct rv_insn *i)
 	int rc = rv_pop(x, i->opsize, &v);
 
 	if (!rc)
-		x->cpu->rflags = (x->cpu->rflags & ~mask) | (v & mask) | 2;
+		x->cpu->rflags = (rv_flags(x) & ~mask) | (v & mask) | 2;
 	return rc;
 }
 
@@ -391,7 +391,7 @@ int op_grp9(struct rv_exec *x, const struct rv_insn *i)
 
 	if ((rc = rv_locked_update(x, ea, 8, cmpxchg8b_update, &a, &old)))
 		return rc;
-	if (!(c->rflags & RV_FLAG_ZF)) {
+	if (!(rv_flags(x) & RV_FLAG_ZF)) {
 		c->gpr[RV_RAX] = (uint32_t)old;
 		c->gpr[RV_RDX] = old >> 32;
 	}

@@ -78,7 +78,7 @@ static int iterate(struct rv_exec *x, const struct rv_insn *i, const struct str 
 		advance(x, s, RV_RDI);
 		break;
 	}
-	flags = x->cpu->rflags;
+	flags = rv_flags(x);
 	rv_alu(ALU_CMP, a, b, s->size, &flags);
 	x->cpu->rflags = flags;
 	if (i->rep)

@@ -195,7 +195,7 @@ static bool kicked(const _Atomic uint32_t *ipi)
 	return ipi && atomic_load_explicit(ipi, memory_order_acquire);
 }
 
-enum rv_cpu_exit rv_cpu_run(struct rv_cpu *c, const _Atomic uint32_t *ipi, uint64_t budget)
+static enum rv_cpu_exit run_loop(struct rv_cpu *c, const _Atomic uint32_t *ipi, uint64_t budget)
 {
 	struct rv_exec x = { .cpu = c, .fetch_page = 1 };
 	struct rv_insn scratch;
@@ -241,12 +241,22 @@ enum rv_cpu_exit rv_cpu_run(struct rv_cpu *c, const _Atomic uint32_t *ipi, uint6
 	return RV_CPU_EXIT_BUDGET;
 }
 
+/* Callers see exact RFLAGS: nothing stays pending across runs. */
+enum rv_cpu_exit rv_cpu_run(struct rv_cpu *c, const _Atomic uint32_t *ipi, uint64_t budget)
+{
+	enum rv_cpu_exit e = run_loop(c, ipi, budget);
+
+	rv_cpu_flags(c);
+	return e;
+}
+
 void rv_cpu_reset_long_mode(struct rv_cpu *c)
 {
 	c->cr0 = 0x80050033;
 	c->cr4 = 0xa0;
 	c->efer = 0xd00;
 	c->rflags = 0x2;
+	c->lf_kind = LF_NONE;
 	c->cs = 0x08;
 	c->ss = 0x10;
 	c->idtr.base = 0;

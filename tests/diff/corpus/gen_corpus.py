@@ -995,6 +995,57 @@ def flags_for(g, cc, want):
             return f
 
 
+# Sequences of flag producers ending in a flag consumer: what the software
+# CPU computes lazily (flags.h) must be what the last producers left, for
+# every consumer: the whole of RFLAGS, a condition, or CF alone.
+SEQ_PRODUCERS = ('add', 'sub', 'cmp', 'and', 'or', 'xor', 'test', 'adc', 'sbb',
+                 'inc', 'dec', 'neg', 'not')
+LOGIC = ('and', 'or', 'xor', 'test')
+AF_BIT = 0x10
+
+
+def seq_producer(g, c, used):
+    op = g.rng.pick(SEQ_PRODUCERS)
+    size = g.rng.pick((8, 16, 32, 64, 64, 32))
+    dst = g.reg(size, used, legacy=size == 8)
+    c.set(dst, g.value(size))
+    if op in ('inc', 'dec', 'neg', 'not'):
+        c.asm('%s %s' % (op, dst))
+    else:
+        src = g.reg(size, used + (dst.idx,), legacy=size == 8)
+        c.set(src, g.value(size))
+        c.asm('%s %s, %s' % (op, src, dst))
+    return op
+
+
+def gen_flagseq(g):
+    for n in range(400):
+        c = g.new('flagseq', 'seq%d' % n)
+        used = (RSP, RAX)
+        last_af = None  # the producer that last wrote AF
+        for _ in range(g.rng.between(2, 5)):
+            op = seq_producer(g, c, used)
+            if op != 'not':
+                last_af = op
+        kind = n % 4
+        if kind == 0:
+            # The six arithmetic flags through PUSHF (IF differs between
+            # the references), AF dropped where the last writer left it
+            # undefined: the register is compared, not the flags.
+            keep = 0xcd5 & ~AF_BIT if last_af in LOGIC else 0xcd5
+            c.asm('pushfq', 'pop %rax', 'and $%d, %%eax' % keep)
+            g.emit(c, 'nop', undef=AF_BIT)
+        elif kind == 1:
+            cc = g.rng.pick(CONDS)
+            g.emit(c, 'set%s %%al' % cc, undef=AF_BIT if last_af in LOGIC else 0)
+        elif kind == 2:
+            cc = g.rng.pick(CONDS)
+            c.asm('mov $1, %eax', 'j%s 1f' % cc, 'mov $2, %eax')
+            g.emit(c, '1:', undef=AF_BIT if last_af in LOGIC else 0)
+        else:
+            g.emit(c, 'adc $0, %rax', undef=0)
+
+
 def gen_setcc(g):
     for cc in CONDS:
         for want in (True, False):
@@ -1810,7 +1861,8 @@ FAMILIES = [gen_mov, gen_movx, gen_lea, gen_alu, gen_unary, gen_muldiv,
             gen_shift, gen_shxd, gen_bt, gen_bitscan, gen_bswap, gen_setcc,
             gen_cmovcc, gen_jcc, gen_loop, gen_jmp_call, gen_stack,
             gen_convert, gen_xchg, gen_cmpxchg, gen_lock, gen_string,
-            gen_nop, gen_flags, gen_prefix, gen_exceptions, gen_privileged]
+            gen_nop, gen_flags, gen_prefix, gen_exceptions, gen_privileged,
+            gen_flagseq]
 
 
 # ---- output -----------------------------------------------------------------
