@@ -29,8 +29,6 @@ struct bench_opts {
 };
 
 int bench_sched(const struct bench_opts *o);
-/* 0 measured, 1 the CPUs computed different results, -1 could not run. */
-int bench_cpu(const struct bench_opts *o);
 
 /*
  * The TSC, bracketed with lfence so that the read neither runs ahead of the
