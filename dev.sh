@@ -22,12 +22,25 @@ install_missing() {
 	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
 }
 
+# Run quietly, but show everything the command printed when it fails.
+quiet() {
+	local log
+	log=$(mktemp)
+	if ! "$@" >"$log" 2>&1; then
+		cat "$log" >&2
+		rm -f "$log"
+		echo "dev.sh: failed: $*" >&2
+		exit 1
+	fi
+	rm -f "$log"
+}
+
 build() {
 	local dir=${BUILD_DIR:-build}
 	if [ ! -f "$dir/build.ninja" ]; then
-		meson setup "$dir" ${MESON_ARGS:-} >/dev/null
+		quiet meson setup "$dir" ${MESON_ARGS:-}
 	fi
-	ninja -C "$dir" >/dev/null
+	quiet ninja -C "$dir"
 }
 
 cmd=${1:-run}
