@@ -29,6 +29,7 @@
 #include "cpu_ref.h"
 #include "kvm_ref.h"
 #include "native_ref.h"
+#include "programs.h"
 
 #define RV_PF_USER_BIT 4ull
 
@@ -168,11 +169,16 @@ START_TEST(corpus_matches_every_reference)
 	kvm = kvm_ref_open(err, sizeof(err));
 	if (!kvm)
 		fprintf(stderr, "diff: the KVM reference is skipped: %s\n", err);
-	size_t n = corpus_count();
+	size_t n = corpus_count(), np = programs_count();
 
 	ck_assert_uint_ge(n, 2000);
-	for (size_t c = 0; c < n; c++) {
-		corpus_get(c, &s);
+	ck_assert_uint_ge(np, 4);
+	/* The generated corpus, then the gcc-built programs. */
+	for (size_t c = 0; c < n + np; c++) {
+		if (c < n)
+			corpus_get(c, &s);
+		else
+			programs_get(c - n, &s);
 		cpu_ref_run(cpu, &s, &mine);
 		if (mine.end == SNIPPET_END_ERROR && mine_errors++ < 20)
 			fprintf(stderr, "ERROR %s on reqvisor: %s\n", s.name, mine.message);
@@ -185,9 +191,11 @@ START_TEST(corpus_matches_every_reference)
 		}
 	}
 	fprintf(stderr,
-		"diff: %zu cases; native: %u compared, %u skipped, %u mismatched; kvm: %u "
+		"diff: %zu cases and %zu programs; native: %u compared, %u skipped, %u mismatched; "
+		"kvm: %u "
 		"compared, %u skipped, %u mismatched\n",
-		n, tn.compared, tn.skipped, tn.mismatched, tk.compared, tk.skipped, tk.mismatched);
+		n, np, tn.compared, tn.skipped, tn.mismatched, tk.compared, tk.skipped,
+		tk.mismatched);
 	ck_assert_uint_eq(mine_errors, 0);
 	ck_assert_uint_eq(tn.mismatched, 0);
 	ck_assert_uint_eq(tk.mismatched, 0);
