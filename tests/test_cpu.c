@@ -333,6 +333,33 @@ START_TEST(cpu_code_replays_under_the_deterministic_executor)
 }
 END_TEST
 
+START_TEST(unknown_instruction_is_named_in_the_statistics)
+{
+	struct rv_flat_guest g = { .mem = mem, .size = MEM_SIZE, .entry = CODE };
+	struct rv_vm_config cfg = test_config(1, 1, RV_EXEC_DETERMINISTIC, 1);
+	struct rv_vm *vm;
+	char err[128], *json = NULL;
+	size_t len = 0;
+
+	put(CODE, snip_sse, snip_sse_end);
+	g.stack_top = STACK_TOP;
+	cfg.backend = &rv_flat_guest_backend;
+	cfg.backend_ctx = &g;
+	ck_assert_int_eq(rv_vm_create(&cfg, &vm, err, sizeof(err)), 0);
+	ck_assert_int_eq(rv_vm_run(vm), 0);
+	/* No IDT: the #UD cannot be delivered, so the vCPU triple-faults. */
+	ck_assert_uint_eq(atomic_load(&g.triple_faults), 1);
+	FILE *out = open_memstream(&json, &len);
+
+	rv_vm_stats_json(vm, out);
+	fclose(out);
+	ck_assert_ptr_nonnull(strstr(json, "\"unknown_instructions\": 1"));
+	ck_assert_ptr_nonnull(strstr(json, "\"last_unknown_bytes\": \"0f 28 c8"));
+	free(json);
+	rv_vm_destroy(vm);
+}
+END_TEST
+
 static Suite *cpu_suite(void)
 {
 	Suite *s = suite_create("cpu");
@@ -355,6 +382,7 @@ static Suite *cpu_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, cpu_code_runs_under_the_threads_executor_with_kicks);
 	tcase_add_test(tc, cpu_code_replays_under_the_deterministic_executor);
+	tcase_add_test(tc, unknown_instruction_is_named_in_the_statistics);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 struct rv_vcpu;
 
@@ -42,6 +43,9 @@ struct rv_backend_ops {
 	bool (*has_event)(struct rv_vcpu *vcpu);
 	/* The EVENT request: re-evaluate pending events before entry. */
 	void (*on_event)(struct rv_vcpu *vcpu);
+	/* Optional: this vCPU's backend statistics as the members of a JSON
+	 * object (no braces), for --stats. */
+	void (*stats_json)(struct rv_vcpu *vcpu, FILE *out);
 };
 
 #endif

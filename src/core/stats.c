@@ -146,6 +146,11 @@ void rv_vm_stats_json(struct rv_vm *vm, FILE *out)
 		json_counters(out, v->stat);
 		fprintf(out, ", ");
 		json_requests(out, v);
+		if (vm->cfg.backend->stats_json) {
+			fprintf(out, ", \"backend\": {");
+			vm->cfg.backend->stats_json(v, out);
+			fprintf(out, "}");
+		}
 		fprintf(out, "}");
 		first = false;
 	}

@@ -148,7 +148,8 @@ struct rv_cpu {
 	struct rv_cpu_exception exc; /* the last exception raised */
 	uint64_t fault_rip;	     /* RIP of the instruction that faulted */
 	uint64_t instructions;	     /* retired */
-	uint64_t ud_opcode;	     /* bytes of the last unsupported opcode */
+	uint64_t ud_opcode;	     /* first 8 bytes of the last unknown instruction */
+	uint64_t ud_count;	     /* #UDs raised for unknown instructions */
 	int chain[3];		     /* the exceptions of a triple fault, in order */
 	int chain_len;
 	struct rv_icache *icache; /* decoded instructions; allocated on first run */

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* The flat guest backend: the software CPU behind the hardware-entry
  * interface (include/reqvisor/backend.h). */
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,12 +102,29 @@ static enum rv_exit flat_handle_exit(struct rv_vcpu *v)
 	return RV_EXIT_NONE;
 }
 
+static void flat_stats_json(struct rv_vcpu *v, FILE *out)
+{
+	const struct rv_cpu *c = &((struct flat_vcpu *)v->backend_data)->cpu;
+	uint8_t b[8];
+
+	memcpy(b, &c->ud_opcode, sizeof(b));
+	fprintf(out,
+		"\"instructions\": %" PRIu64 ", \"icache_hits\": %" PRIu64
+		", \"icache_misses\": %" PRIu64 ", \"unknown_instructions\": %" PRIu64,
+		c->instructions, c->icache_hits, c->icache_misses, c->ud_count);
+	if (c->ud_count)
+		fprintf(out,
+			", \"last_unknown_bytes\": \"%02x %02x %02x %02x %02x %02x %02x %02x\"",
+			b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
+}
+
 const struct rv_backend_ops rv_flat_guest_backend = {
 	.name = "flat guest (software CPU)",
 	.vcpu_init = flat_vcpu_init,
 	.vcpu_free = flat_vcpu_free,
 	.run = flat_run,
 	.handle_exit = flat_handle_exit,
+	.stats_json = flat_stats_json,
 };
 
 struct rv_cpu *rv_flat_guest_cpu(struct rv_vcpu *vcpu)

@@ -95,9 +95,24 @@ static int op_lock_ud(struct rv_exec *x, const struct rv_insn *i)
 	return rv_raise_ud(x);
 }
 
+/* Name what is missing: the bytes at RIP (fetched a moment ago, so the
+ * translation cannot fail now). */
+static void record_unknown(struct rv_cpu *c, const uint8_t *p, unsigned avail)
+{
+	c->ud_opcode = 0;
+	memcpy(&c->ud_opcode, p, avail < 8 ? avail : 8);
+	c->ud_count++;
+}
+
 static int op_unknown(struct rv_exec *x, const struct rv_insn *i)
 {
-	x->cpu->ud_opcode = i->op;
+	struct rv_cpu *c = x->cpu;
+	uint32_t pf = 0;
+	const uint8_t *p = c->mem.translate(c->mem.ctx, c->rip, RV_ACCESS_FETCH, &pf);
+
+	(void)i;
+	if (p)
+		record_unknown(c, p, 4096 - (unsigned)(c->rip & 4095));
 	return rv_raise_ud(x);
 }
 
@@ -184,7 +199,7 @@ static int fetch_slow(struct rv_exec *x, const uint8_t *p, unsigned avail, struc
 	if (rc == RV_DECODE_TOO_LONG)
 		return rv_raise_gp0(x);
 	if (rc) {
-		memcpy(&c->ud_opcode, p, avail < 8 ? avail : 8);
+		record_unknown(c, p, p == buf ? RV_INSN_MAX_LEN : avail);
 		return rv_raise_ud(x);
 	}
 	return OP_OK;
