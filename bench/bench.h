@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * What the scheduler benchmark's files share: the cycle clock, sample
- * statistics, a helper to build synthetic VMs, and the results of the four
- * tables, which are measured first and printed (and written as JSON) last so
- * that no I/O runs between samples.
+ * What the benchmarks' files share: the options, the cycle clock, sample
+ * statistics, and for `sched` a helper to build synthetic VMs and the results
+ * of its four tables, which are measured first and printed (and written as
+ * JSON) last so that no I/O runs between samples. `cpu` has bench_cpu.h.
  */
 #ifndef RV_BENCH_H
 #define RV_BENCH_H
@@ -29,6 +29,8 @@ struct bench_opts {
 };
 
 int bench_sched(const struct bench_opts *o);
+/* 0 measured, 1 the CPUs computed different results, -1 could not run. */
+int bench_cpu(const struct bench_opts *o);
 
 /*
  * The TSC, bracketed with lfence so that the read neither runs ahead of the

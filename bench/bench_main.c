@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * reqvisor-bench: microbenchmarks. Exit status: 0 measured (whatever the
- * verdicts), 1 the benchmark could not run, 2 bad usage.
+ * verdicts), 1 the benchmark could not run, 2 bad usage, 3 the CPUs of `cpu`
+ * computed different results.
  */
 #include <stdarg.h>
 #include <stdbool.h>
@@ -10,13 +11,15 @@
 
 #include "bench.h"
 
-#define EXIT_FAILED 1
-#define EXIT_USAGE  2
+#define EXIT_FAILED   1
+#define EXIT_USAGE    2
+#define EXIT_MISMATCH 3
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: reqvisor-bench sched [--json FILE] [--quick]\n"
+		"       reqvisor-bench cpu [--json FILE] [--quick]\n"
 		"       reqvisor-bench --help\n"
 		"\n"
 		"sched: the scheduler's hot paths, each beside its physical reference,\n"
@@ -26,12 +29,20 @@ static void usage(FILE *out)
 		"  3. broadcast to 1-1024 vCPUs, 0-2 in guest mode      (kicks exact,\n"
 		"     1024 vCPUs none in guest <= 30 us, linear), and a WAIT broadcast\n"
 		"  4. kick latency vs a cross-core cache-line ping-pong (target <= 3x)\n"
+		"Needs host CPUs 0 and 1: tables 3 (WAIT) and 4 pin threads to them.\n"
+		"\n"
+		"cpu: guest instructions per second of the software CPU on one host core,\n"
+		"beside the same code run natively by the host CPU and in a real KVM guest\n"
+		"(kvm: n/a without a usable /dev/kvm), measured in the same run:\n"
+		"  a. a register-only ALU loop                      (target >= 150 M/s)\n"
+		"  b. a load/store loop within one page\n"
+		"  c. gcc-compiled C: quicksort and FNV-1a hash\n"
 		"\n"
 		"  --json FILE   also write the figures and verdicts as JSON to FILE\n"
 		"  --quick       about a tenth of the iterations (a smoke test)\n"
 		"\n"
-		"Needs host CPUs 0 and 1: tables 3 (WAIT) and 4 pin threads to them.\n"
-		"Exit status: 0 measured (targets PASS or MISS), 1 could not run, 2 bad usage.\n");
+		"Exit status: 0 measured (targets PASS or MISS), 1 could not run, 2 bad usage,\n"
+		"3 (cpu) the CPUs computed different results, so the figures do not compare.\n");
 }
 
 __attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
@@ -51,7 +62,7 @@ static bool is_help(const char *arg)
 	return !strcmp(arg, "--help") || !strcmp(arg, "-h");
 }
 
-static int parse_sched(int argc, char **argv, struct bench_opts *o)
+static int parse(const char *cmd, int argc, char **argv, struct bench_opts *o)
 {
 	for (int i = 0; i < argc; i++) {
 		if (!strcmp(argv[i], "--quick")) {
@@ -63,15 +74,19 @@ static int parse_sched(int argc, char **argv, struct bench_opts *o)
 		} else if (!strncmp(argv[i], "--json=", 7) && argv[i][7]) {
 			o->json_path = argv[i] + 7;
 		} else if (argv[i][0] == '-') {
-			return bad("sched: unknown option '%s'", argv[i]);
+			return bad("%s: unknown option '%s'", cmd, argv[i]);
 		} else {
-			return bad("sched: unexpected argument '%s'", argv[i]);
+			return bad("%s: unexpected argument '%s'", cmd, argv[i]);
 		}
 	}
 	return 0;
 }
 
-static int cmd_sched(int argc, char **argv)
+/*
+ * Runs @bench with the options in @argv, or answers --help. @bench returns
+ * 0, -1 if it could not run, or 1 if (cpu) the CPUs computed different results.
+ */
+static int command(const char *cmd, int argc, char **argv, int (*bench)(const struct bench_opts *o))
 {
 	struct bench_opts o = { 0 };
 
@@ -81,11 +96,12 @@ static int cmd_sched(int argc, char **argv)
 			return 0;
 		}
 	}
-	int rc = parse_sched(argc, argv, &o);
+	int rc = parse(cmd, argc, argv, &o);
 
 	if (rc)
 		return rc;
-	return bench_sched(&o) ? EXIT_FAILED : 0;
+	rc = bench(&o);
+	return rc < 0 ? EXIT_FAILED : rc ? EXIT_MISMATCH : 0;
 }
 
 int main(int argc, char **argv)
@@ -99,6 +115,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "sched"))
-		return cmd_sched(argc - 2, argv + 2);
+		return command("sched", argc - 2, argv + 2, bench_sched);
+	if (!strcmp(argv[1], "cpu"))
+		return command("cpu", argc - 2, argv + 2, bench_cpu);
 	return bad("unknown command '%s'", argv[1]);
 }
