@@ -31,11 +31,16 @@ struct rv_exec {
 	 */
 	uint64_t fetch_page;
 	const uint8_t *fetch_host;
+	/* The same for data: the last page read (0) and written (1). */
+	uint64_t data_page[2];
+	uint8_t *data_host[2];
 };
 
 static inline void rv_exec_tlb_changed(struct rv_exec *x)
 {
-	x->fetch_page = 1; /* no page address is odd */
+	/* No page address is odd. */
+	x->fetch_page = 1;
+	x->data_page[0] = x->data_page[1] = 1;
 }
 
 typedef int (*rv_op_handler)(struct rv_exec *x, const struct rv_insn *i);

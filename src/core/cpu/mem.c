@@ -41,7 +41,12 @@ uint64_t rv_effective_address(struct rv_exec *x, const struct rv_insn *i)
  * non-canonical address) on failure. */
 static uint8_t *translate(struct rv_exec *x, uint64_t gva, enum rv_access kind, int *rc)
 {
+	unsigned slot = kind == RV_ACCESS_WRITE;
+	uint64_t page = gva & ~(PAGE_SIZE - 1);
 	uint32_t pf = 0;
+
+	if (page == x->data_page[slot])
+		return x->data_host[slot] + (gva & (PAGE_SIZE - 1));
 
 	if (!canonical(gva)) {
 		*rc = x->stack_seg ? rv_raise(x, RV_EXC_SS, 0, true) : rv_raise_gp0(x);
@@ -52,8 +57,60 @@ static uint8_t *translate(struct rv_exec *x, uint64_t gva, enum rv_access kind, 
 	if (!p) {
 		x->cpu->cr2 = gva;
 		*rc = rv_raise(x, RV_EXC_PF, pf, true);
+		return NULL;
+	}
+	/* A page the guest may write, it may also read. */
+	x->data_page[slot] = page;
+	x->data_host[slot] = p - (gva & (PAGE_SIZE - 1));
+	if (slot) {
+		x->data_page[0] = page;
+		x->data_host[0] = x->data_host[1];
 	}
 	return p;
+}
+
+static uint64_t load(const uint8_t *p, unsigned size)
+{
+	uint8_t b;
+	uint16_t w;
+	uint32_t d;
+	uint64_t q;
+
+	switch (size) {
+	case 1:
+		memcpy(&b, p, 1);
+		return b;
+	case 2:
+		memcpy(&w, p, 2);
+		return w;
+	case 4:
+		memcpy(&d, p, 4);
+		return d;
+	default:
+		memcpy(&q, p, 8);
+		return q;
+	}
+}
+
+static void store(uint8_t *p, unsigned size, uint64_t v)
+{
+	uint8_t b = (uint8_t)v;
+	uint16_t w = (uint16_t)v;
+	uint32_t d = (uint32_t)v;
+
+	switch (size) {
+	case 1:
+		memcpy(p, &b, 1);
+		return;
+	case 2:
+		memcpy(p, &w, 2);
+		return;
+	case 4:
+		memcpy(p, &d, 4);
+		return;
+	default:
+		memcpy(p, &v, 8);
+	}
 }
 
 uint8_t *rv_mem_ptr(struct rv_exec *x, uint64_t gva, unsigned size, enum rv_access kind, int *rc)
@@ -89,8 +146,15 @@ static int mem_read(struct rv_exec *x, uint64_t gva, unsigned size, enum rv_acce
 {
 	uint8_t *p1, *p2, buf[8];
 	unsigned first;
-	int rc = span(x, gva, size, kind, &p1, &p2, &first);
+	int rc = OP_OK;
 
+	if ((gva & (PAGE_SIZE - 1)) + size <= PAGE_SIZE) {
+		p1 = translate(x, gva, kind, &rc);
+		if (p1)
+			*v = load(p1, size);
+		return rc;
+	}
+	rc = span(x, gva, size, kind, &p1, &p2, &first);
 	if (rc)
 		return rc;
 	memcpy(buf, p1, first);
@@ -117,8 +181,15 @@ int rv_mem_write(struct rv_exec *x, uint64_t gva, unsigned size, uint64_t v)
 {
 	uint8_t *p1, *p2, buf[8];
 	unsigned first;
-	int rc = span(x, gva, size, RV_ACCESS_WRITE, &p1, &p2, &first);
+	int rc = OP_OK;
 
+	if ((gva & (PAGE_SIZE - 1)) + size <= PAGE_SIZE) {
+		p1 = translate(x, gva, RV_ACCESS_WRITE, &rc);
+		if (p1)
+			store(p1, size, v);
+		return rc;
+	}
+	rc = span(x, gva, size, RV_ACCESS_WRITE, &p1, &p2, &first);
 	if (rc)
 		return rc;
 	memcpy(buf, &v, 8);

@@ -212,8 +212,10 @@ static bool kicked(const _Atomic uint32_t *ipi)
 
 static enum rv_cpu_exit run_loop(struct rv_cpu *c, const _Atomic uint32_t *ipi, uint64_t budget)
 {
-	struct rv_exec x = { .cpu = c, .fetch_page = 1 };
+	struct rv_exec x = { .cpu = c };
 	struct rv_insn scratch;
+
+	rv_exec_tlb_changed(&x); /* nothing cached from an earlier run */
 	const struct rv_insn *i = &scratch;
 	rv_op_handler handler = NULL;
 
