@@ -307,12 +307,14 @@ int op_test_acc_imm(struct rv_exec *x, const struct rv_insn *i)
 	return alu_acc_imm(x, i, ALU_TEST);
 }
 
-/* FE: INC, DEC Eb. (FF /0 /1 share it.) */
+/* FE: INC, DEC Eb. (FF /0 /1 share it.) Each with its own arithmetic. */
 int op_inc_dec(struct rv_exec *x, const struct rv_insn *i)
 {
 	if (i->subop > 1)
 		return rv_raise_ud(x);
-	return rv_alu_rmw(x, i, i->subop ? ALU_DEC : ALU_INC, 0, i->opsize);
+	if (i->subop)
+		return alu_rmw(x, i, ALU_DEC, 0, i->opsize);
+	return alu_rmw(x, i, ALU_INC, 0, i->opsize);
 }
 
 /* C0 C1 D0 D1 D2 D3: group 2 shifts and rotates. */
