@@ -9,10 +9,14 @@
  * of @gpr, then RDI = its index, RSI = the number of vCPUs and RSP = @stack_top
  * - index * @stack_size. `out` to port 0xf4 stops the vCPU (its exit
  * status is the value written); HLT halts it until a request wakes it.
+ * An exception that cannot be delivered is a triple fault: it stops the
+ * whole VM (rv_vm_run() returns -2) and the first one is reported in
+ * @failure.
  */
 #ifndef REQVISOR_FLAT_GUEST_H
 #define REQVISOR_FLAT_GUEST_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "reqvisor/backend.h"
@@ -25,7 +29,12 @@ struct rv_flat_guest {
 	uint64_t stack_size;
 	uint64_t gpr[16];
 	_Atomic uint32_t triple_faults; /* vCPUs stopped by a triple fault */
+	/* "vCPU 3: triple fault at RIP 0x..., exceptions #PF, #DF", or "". */
+	char failure[160];
 };
+
+/* A printable name of exception @vector ("#PF", or "vector 40"). */
+const char *rv_exception_name(int vector, char *buf, size_t len);
 
 /* rv_vm_config.backend_ctx must point to a struct rv_flat_guest. */
 extern const struct rv_backend_ops rv_flat_guest_backend;

@@ -71,6 +71,40 @@ static void flat_vcpu_free(struct rv_vcpu *v)
 	v->backend_data = NULL;
 }
 
+const char *rv_exception_name(int vector, char *buf, size_t len)
+{
+	static const char *const names[32] = {
+		[0] = "#DE",  [1] = "#DB",  [3] = "#BP",  [4] = "#OF",	[5] = "#BR",  [6] = "#UD",
+		[7] = "#NM",  [8] = "#DF",  [10] = "#TS", [11] = "#NP", [12] = "#SS", [13] = "#GP",
+		[14] = "#PF", [16] = "#MF", [17] = "#AC", [18] = "#MC", [19] = "#XM",
+	};
+
+	if (vector >= 0 && vector < 32 && names[vector])
+		return names[vector];
+	snprintf(buf, len, "vector %d", vector);
+	return buf;
+}
+
+/* The first triple fault is the VM's failure report; it stops the VM. */
+static void triple_fault(struct rv_vcpu *v, const struct rv_cpu *c)
+{
+	struct rv_flat_guest *g = guest_of(v);
+	char chain[96] = "", name[16];
+
+	if (atomic_fetch_add(&g->triple_faults, 1) == 0) {
+		for (int k = 0; k < c->chain_len; k++) {
+			size_t n = strlen(chain);
+
+			snprintf(chain + n, sizeof(chain) - n, "%s%s", k ? ", " : "",
+				 rv_exception_name(c->chain[k], name, sizeof(name)));
+		}
+		snprintf(g->failure, sizeof(g->failure),
+			 "vCPU %u: triple fault at RIP %#" PRIx64 ", exceptions %s", v->index,
+			 c->rip, chain);
+	}
+	rv_vm_kill(v->vm);
+}
+
 static enum rv_exit flat_run(struct rv_vcpu *v, const _Atomic uint32_t *ipi, uint32_t budget,
 			     uint32_t *used)
 {
@@ -89,7 +123,7 @@ static enum rv_exit flat_run(struct rv_vcpu *v, const _Atomic uint32_t *ipi, uin
 	case RV_CPU_EXIT_IO: /* only the exit port stops the CPU */
 		return RV_EXIT_DONE;
 	case RV_CPU_EXIT_TRIPLE_FAULT:
-		atomic_fetch_add(&guest_of(v)->triple_faults, 1);
+		triple_fault(v, &f->cpu);
 		return RV_EXIT_DONE;
 	default: /* a hypercall: nothing is offered yet, so it returns at once */
 		return RV_EXIT_BACKEND;
