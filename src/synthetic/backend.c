@@ -220,6 +220,11 @@ static void targets(struct rv_vcpu *v, struct syn_vcpu *s, const struct syn_insn
 	}
 }
 
+/*
+ * The token lives in the target's backend data, reached outside an RCU
+ * section: the synthetic guest does not support removing vCPUs while it runs
+ * (the request itself goes through the RCU-safe broadcast).
+ */
 static void wake(struct rv_vcpu *v, const struct syn_insn *in)
 {
 	struct rv_vcpu *t = rv_vm_vcpu(v->vm, pick_index(v, in));
