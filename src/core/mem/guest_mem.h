@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Guest memory: memslots map guest-physical ranges onto host page frames,
+ * and a frame table sits between them, so one guest page can move to another
+ * host frame (a host-side change that needs a remote TLB flush) without the
+ * guest noticing. "HPA" here is a frame number << 12 in reqvisor's own frame
+ * space; frames live in host memory allocated on their NUMA node.
+ *
+ * Concurrency: lookups are lock-free reads of the frame table; moving a page
+ * is a host operation that the caller orders with the flushes it needs (the
+ * old frame may be freed only after every TLB that could cache it has been
+ * flushed: that is what the oracle checks later).
+ */
+#ifndef RV_MEM_GUEST_MEM_H
+#define RV_MEM_GUEST_MEM_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define RV_PAGE_SHIFT 12
+#define RV_PAGE_SIZE  (1ull << RV_PAGE_SHIFT)
+#define RV_NO_FRAME   UINT32_MAX
+
+struct rv_guest_mem;
+
+struct rv_guest_mem_config {
+	uint64_t size;	      /* RAM: [0, size), a multiple of 2 MiB */
+	uint32_t nr_nodes;    /* guest RAM is split evenly across them */
+	uint32_t spare_pages; /* frames beyond RAM per node, for page moves */
+};
+
+struct rv_guest_mem *rv_guest_mem_create(const struct rv_guest_mem_config *cfg, char *err,
+					 size_t errlen);
+void rv_guest_mem_destroy(struct rv_guest_mem *m);
+uint64_t rv_guest_mem_size(const struct rv_guest_mem *m);
+
+/* The frame backing @gpa's page, or RV_NO_FRAME outside RAM. */
+uint32_t rv_gpa_frame(const struct rv_guest_mem *m, uint64_t gpa);
+/* The host address of a frame (valid for RV_PAGE_SIZE bytes). */
+uint8_t *rv_frame_hva(const struct rv_guest_mem *m, uint32_t frame);
+/* The host address of the byte at @gpa (to the end of its page), or NULL. */
+uint8_t *rv_gpa_hva(const struct rv_guest_mem *m, uint64_t gpa);
+/* The NUMA node (of the VM's nodes) a frame lives on. */
+uint32_t rv_frame_node(const struct rv_guest_mem *m, uint32_t frame);
+/* The node guest page @gpa was placed on at creation. */
+uint32_t rv_gpa_home_node(const struct rv_guest_mem *m, uint64_t gpa);
+
+/*
+ * Move the page at @gpa to a free frame on @node, copying it. Returns the old
+ * frame, which stays allocated until rv_guest_mem_free_frame(); RV_NO_FRAME
+ * when @gpa is outside RAM or @node has no free frame.
+ */
+uint32_t rv_guest_mem_move_page(struct rv_guest_mem *m, uint64_t gpa, uint32_t node);
+void rv_guest_mem_free_frame(struct rv_guest_mem *m, uint32_t frame);
+uint32_t rv_guest_mem_free_frames(const struct rv_guest_mem *m, uint32_t node);
+
+/* Copy between the guest and the host (the loader, the oracle, tests). */
+int rv_guest_mem_write(struct rv_guest_mem *m, uint64_t gpa, const void *src, size_t len);
+int rv_guest_mem_read(const struct rv_guest_mem *m, uint64_t gpa, void *dst, size_t len);
+
+#endif
