@@ -92,4 +92,16 @@ snip_sse:
 	out %al, $0xf4
 snip_sse_end:
 
+	/* The interrupt window: STI, one shadowed instruction, then the
+	 * window opens before the `inc`. */
+	.globl snip_sti, snip_sti_end, snip_sti_window
+snip_sti:
+	mov $1, %eax
+	sti
+	nop
+snip_sti_window:
+	inc %eax
+	out %al, $0xf4
+snip_sti_end:
+
 	.section .note.GNU-stack, "", @progbits

@@ -25,7 +25,7 @@ extern const uint8_t snip_de[], snip_de_end[], handler_record[], handler_record_
 extern const uint8_t snip_pf[], snip_pf_end[], snip_int[], snip_int_end[];
 extern const uint8_t handler_iret[], handler_iret_end[], snip_smc[], snip_smc_end[];
 extern const uint8_t snip_lock[], snip_lock_end[], snip_spin[], snip_spin_end[];
-extern const uint8_t snip_sse[], snip_sse_end[];
+extern const uint8_t snip_sse[], snip_sse_end[], snip_sti[], snip_sti_end[], snip_sti_window[];
 extern const uint8_t snip_de_div[], snip_pf_store[];
 
 #define DIV_OFFSET ((uint64_t)(snip_de_div - snip_de))
@@ -363,6 +363,30 @@ START_TEST(unknown_instruction_is_named_in_the_statistics)
 }
 END_TEST
 
+static bool always_pending(void *ctx, struct rv_cpu *c)
+{
+	(void)ctx, (void)c;
+	return true;
+}
+
+START_TEST(sti_opens_the_window_after_one_instruction_and_interrupts_deliver)
+{
+	put(CODE, snip_sti, snip_sti_end);
+	put(HANDLERS, handler_iret, handler_iret_end);
+	gate(0x40, HANDLERS, 0xe);
+	cpu.sys.irq_pending = always_pending;
+	ck_assert_int_eq(rv_cpu_run(&cpu, NULL, 100), RV_CPU_EXIT_INTERRUPT);
+	ck_assert_uint_eq(cpu.rip, CODE + (uint64_t)(snip_sti_window - snip_sti));
+	ck_assert(rv_cpu_interruptible(&cpu));
+	ck_assert(rv_cpu_interrupt(&cpu, 0x40));
+	ck_assert_uint_eq(cpu.rip, HANDLERS);
+	ck_assert(!(cpu.rflags & RV_FLAG_IF)); /* an interrupt gate */
+	cpu.sys.irq_pending = NULL;
+	ck_assert_int_eq(rv_cpu_run(&cpu, NULL, 100), RV_CPU_EXIT_IO);
+	ck_assert_uint_eq(cpu.gpr[RV_RAX], 1 + 100 + 1); /* handler, then the inc */
+}
+END_TEST
+
 static Suite *cpu_suite(void)
 {
 	Suite *s = suite_create("cpu");
@@ -379,6 +403,7 @@ static Suite *cpu_suite(void)
 	tcase_add_test(tc, locked_increments_from_two_cpus_are_atomic);
 	tcase_add_test(tc, kick_stops_at_the_next_block_end_and_budget_bounds_a_run);
 	tcase_add_test(tc, unsupported_opcode_is_ud_and_named);
+	tcase_add_test(tc, sti_opens_the_window_after_one_instruction_and_interrupts_deliver);
 	suite_add_tcase(s, tc);
 	tc = tcase_create("scheduler");
 	tcase_add_checked_fixture(tc, setup, teardown);

@@ -50,6 +50,10 @@ int rv_vm_run(struct rv_vm *vm);
  * those in guest mode) and end the run; rv_vm_run() then returns -2. */
 void rv_vm_kill(struct rv_vm *vm);
 
+/* End a running VM as finished (the guest asked to stop): like rv_vm_kill(),
+ * but rv_vm_run() returns 0. */
+void rv_vm_stop(struct rv_vm *vm);
+
 const struct rv_vm_config *rv_vm_config(const struct rv_vm *vm);
 void *rv_vm_backend_ctx(const struct rv_vm *vm);
 uint32_t rv_vm_nr_vcpus(const struct rv_vm *vm);

@@ -262,14 +262,24 @@ void rv_vm_set_state(struct rv_vm *vm, int state)
 		rv_pcpu_notify(vm->pcpus[i]);
 }
 
-void rv_vm_kill(struct rv_vm *vm)
+static void end_run(struct rv_vm *vm, int state)
 {
 	struct rv_bcast_count c = { 0 };
 
-	/* The state first: vCPUs that service VM_DEAD must not finish the VM
-	 * as a normal end. The kicks then get the workers out of guest code. */
-	rv_vm_set_state(vm, RV_VM_DEAD);
+	/* The state first: vCPUs that service VM_DEAD must not end the VM
+	 * another way. The kicks then get the workers out of guest code. */
+	rv_vm_set_state(vm, state);
 	rv_broadcast(vm, RV_REQ_VM_DEAD & ~RV_REQ_WAIT, NULL, NULL, NULL, &c);
+}
+
+void rv_vm_kill(struct rv_vm *vm)
+{
+	end_run(vm, RV_VM_DEAD);
+}
+
+void rv_vm_stop(struct rv_vm *vm)
+{
+	end_run(vm, RV_VM_FINISHED);
 }
 
 const struct rv_vm_config *rv_vm_config(const struct rv_vm *vm)

@@ -78,6 +78,7 @@ enum rv_cpu_exit {
 	RV_CPU_EXIT_EXCEPTION, /* exception raised and cpu->exit_on_exception set */
 	RV_CPU_EXIT_TRIPLE_FAULT,
 	RV_CPU_EXIT_HYPERCALL, /* VMCALL / VMMCALL of the configured vendor */
+	RV_CPU_EXIT_INTERRUPT, /* IF opened while sys.irq_pending said yes */
 };
 
 struct rv_cpu_io {
@@ -113,6 +114,8 @@ struct rv_cpu_sys {
 	void (*cpuid)(void *ctx, struct rv_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t out[4]);
 	void (*tlb)(void *ctx, struct rv_cpu *cpu, enum rv_tlb_event ev, uint64_t addr,
 		    uint64_t pcid);
+	/* Whether an external interrupt waits for IF (asked when IF opens). */
+	bool (*irq_pending)(void *ctx, struct rv_cpu *cpu);
 };
 
 struct rv_cpu_exception {
@@ -141,6 +144,7 @@ struct rv_cpu {
 
 	uint64_t tsc_aux;
 	bool int_shadow; /* STI's one-instruction interrupt shadow */
+	bool irq_armed;	 /* IF was opened: ask sys.irq_pending at the next boundary */
 
 	struct rv_cpu_mem mem;
 	struct rv_cpu_sys sys;
@@ -165,6 +169,18 @@ void rv_cpu_destroy(struct rv_cpu *cpu);
  * CPU stops with RV_CPU_EXIT_KICK before the next instruction.
  */
 enum rv_cpu_exit rv_cpu_run(struct rv_cpu *cpu, const _Atomic uint32_t *ipi, uint64_t budget);
+
+/* Whether an external interrupt may be delivered at this boundary. */
+static inline bool rv_cpu_interruptible(const struct rv_cpu *cpu)
+{
+	return (cpu->rflags & RV_FLAG_IF) && !cpu->int_shadow;
+}
+
+/*
+ * Deliver external interrupt @vector through the IDT now (the caller checked
+ * rv_cpu_interruptible()). Returns false on a triple fault (cpu->chain).
+ */
+bool rv_cpu_interrupt(struct rv_cpu *cpu, int vector);
 
 /* The reset state of GUEST_ABI §3, apart from RIP, RSP and the GPRs. */
 void rv_cpu_reset_long_mode(struct rv_cpu *cpu);

@@ -72,6 +72,20 @@ static int enter_handler(struct rv_exec *x, const struct rv_cpu_exception *e)
 	return 0;
 }
 
+bool rv_cpu_interrupt(struct rv_cpu *cpu, int vector)
+{
+	struct rv_exec x = { .cpu = cpu };
+	bool ok;
+
+	rv_exec_tlb_changed(&x);
+	cpu->exc.vector = vector;
+	cpu->exc.error_code = 0;
+	cpu->exc.has_error_code = false;
+	ok = rv_deliver(&x);
+	rv_cpu_flags(cpu);
+	return ok;
+}
+
 /* Returns false on a triple fault (cpu->chain lists the exceptions). */
 bool rv_deliver(struct rv_exec *x)
 {

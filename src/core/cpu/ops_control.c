@@ -154,6 +154,7 @@ int op_iret(struct rv_exec *x, const struct rv_insn *i)
 	c->cs = (uint16_t)cs;
 	c->ss = (uint16_t)ss;
 	c->lf_kind = LF_NONE; /* every flag is replaced */
+	c->irq_armed |= !(c->rflags & RV_FLAG_IF) && (fl & RV_FLAG_IF);
 	c->rflags = (fl & 0x00254fd5ull) | 2;
 	c->gpr[RV_RSP] = nrsp;
 	x->next_rip = rip;

@@ -266,8 +266,12 @@ int op_popf(struct rv_exec *x, const struct rv_insn *i)
 	uint64_t v, mask = POPF_MASK & size_mask(i->opsize);
 	int rc = rv_pop(x, i->opsize, &v);
 
-	if (!rc)
+	if (!rc) {
+		bool was_open = x->cpu->rflags & RV_FLAG_IF;
+
 		x->cpu->rflags = (rv_flags(x) & ~mask) | (v & mask) | 2;
+		x->cpu->irq_armed |= !was_open && (x->cpu->rflags & RV_FLAG_IF);
+	}
 	return rc;
 }
 

@@ -382,8 +382,10 @@ int op_cli_sti(struct rv_exec *x, const struct rv_insn *i)
 		c->rflags &= ~RV_FLAG_IF;
 		return OP_OK;
 	}
-	if (!(c->rflags & RV_FLAG_IF))
+	if (!(c->rflags & RV_FLAG_IF)) {
 		c->int_shadow = true;
+		c->irq_armed = true;
+	}
 	c->rflags |= RV_FLAG_IF;
 	return OP_OK;
 }

@@ -222,6 +222,14 @@ static enum rv_cpu_exit run_loop(struct rv_cpu *c, const _Atomic uint32_t *ipi, 
 	if (!c->icache)
 		c->icache = calloc(1, sizeof(*c->icache)); /* without it: decode every time */
 	for (uint64_t n = 0; n < budget; n++) {
+		/* An instruction boundary: IF may have opened under a pending
+		 * interrupt (STI's shadow holds it back one instruction). */
+		if (c->irq_armed && !c->int_shadow) {
+			c->irq_armed = false;
+			if ((c->rflags & RV_FLAG_IF) && c->sys.irq_pending &&
+			    c->sys.irq_pending(c->sys.ctx, c))
+				return RV_CPU_EXIT_INTERRUPT;
+		}
 		int rc = fetch(&x, &scratch, &i, &handler);
 
 		c->int_shadow = false;
