@@ -33,9 +33,6 @@ struct rv_flat_guest {
 	char failure[160];
 };
 
-/* A printable name of exception @vector ("#PF", or "vector 40"). */
-const char *rv_exception_name(int vector, char *buf, size_t len);
-
 /* rv_vm_config.backend_ctx must point to a struct rv_flat_guest. */
 extern const struct rv_backend_ops rv_flat_guest_backend;
 

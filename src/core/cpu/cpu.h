@@ -8,7 +8,9 @@
 
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 enum rv_gpr {
 	RV_RAX,
@@ -181,6 +183,13 @@ static inline bool rv_cpu_interruptible(const struct rv_cpu *cpu)
  * rv_cpu_interruptible()). Returns false on a triple fault (cpu->chain).
  */
 bool rv_cpu_interrupt(struct rv_cpu *cpu, int vector);
+
+/* "#PF", or "vector 40" in @buf. */
+const char *rv_exception_name(int vector, char *buf, size_t len);
+/* "vCPU 3: triple fault at RIP 0x..., exceptions #PF, #DF". */
+void rv_cpu_triple_fault_report(const struct rv_cpu *cpu, uint32_t vcpu, char *buf, size_t len);
+/* The CPU's counters as JSON object members (for --stats). */
+void rv_cpu_stats_json(const struct rv_cpu *cpu, FILE *out);
 
 /* The reset state of GUEST_ABI §3, apart from RIP, RSP and the GPRs. */
 void rv_cpu_reset_long_mode(struct rv_cpu *cpu);

@@ -71,37 +71,13 @@ static void flat_vcpu_free(struct rv_vcpu *v)
 	v->backend_data = NULL;
 }
 
-const char *rv_exception_name(int vector, char *buf, size_t len)
-{
-	static const char *const names[32] = {
-		[0] = "#DE",  [1] = "#DB",  [3] = "#BP",  [4] = "#OF",	[5] = "#BR",  [6] = "#UD",
-		[7] = "#NM",  [8] = "#DF",  [10] = "#TS", [11] = "#NP", [12] = "#SS", [13] = "#GP",
-		[14] = "#PF", [16] = "#MF", [17] = "#AC", [18] = "#MC", [19] = "#XM",
-	};
-
-	if (vector >= 0 && vector < 32 && names[vector])
-		return names[vector];
-	snprintf(buf, len, "vector %d", vector);
-	return buf;
-}
-
 /* The first triple fault is the VM's failure report; it stops the VM. */
 static void triple_fault(struct rv_vcpu *v, const struct rv_cpu *c)
 {
 	struct rv_flat_guest *g = guest_of(v);
-	char chain[96] = "", name[16];
 
-	if (atomic_fetch_add(&g->triple_faults, 1) == 0) {
-		for (int k = 0; k < c->chain_len; k++) {
-			size_t n = strlen(chain);
-
-			snprintf(chain + n, sizeof(chain) - n, "%s%s", k ? ", " : "",
-				 rv_exception_name(c->chain[k], name, sizeof(name)));
-		}
-		snprintf(g->failure, sizeof(g->failure),
-			 "vCPU %u: triple fault at RIP %#" PRIx64 ", exceptions %s", v->index,
-			 c->rip, chain);
-	}
+	if (atomic_fetch_add(&g->triple_faults, 1) == 0)
+		rv_cpu_triple_fault_report(c, v->index, g->failure, sizeof(g->failure));
 	rv_vm_kill(v->vm);
 }
 
@@ -138,18 +114,7 @@ static enum rv_exit flat_handle_exit(struct rv_vcpu *v)
 
 static void flat_stats_json(struct rv_vcpu *v, FILE *out)
 {
-	const struct rv_cpu *c = &((struct flat_vcpu *)v->backend_data)->cpu;
-	uint8_t b[8];
-
-	memcpy(b, &c->ud_opcode, sizeof(b));
-	fprintf(out,
-		"\"instructions\": %" PRIu64 ", \"icache_hits\": %" PRIu64
-		", \"icache_misses\": %" PRIu64 ", \"unknown_instructions\": %" PRIu64,
-		c->instructions, c->icache_hits, c->icache_misses, c->ud_count);
-	if (c->ud_count)
-		fprintf(out,
-			", \"last_unknown_bytes\": \"%02x %02x %02x %02x %02x %02x %02x %02x\"",
-			b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]);
+	rv_cpu_stats_json(&((struct flat_vcpu *)v->backend_data)->cpu, out);
 }
 
 const struct rv_backend_ops rv_flat_guest_backend = {
