@@ -2,6 +2,7 @@
 # The reqvisor command: exit statuses and messages for good and bad input.
 set -u
 rv=$1
+mini=$2
 fails=0 passes=0
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -38,7 +39,18 @@ expect 2 "unknown fault point 'kick.nope'" -- run --fault kick.nope
 expect 2 "probability" -- run --fault kick.drop=7
 expect 2 "script: cannot parse 'jump 3'" -- run --script "run 3; jump 3"
 expect 2 "script: empty" -- run --script " ; "
-expect 2 "guest images are not supported yet" -- run guest.elf
+expect 2 "cannot open guest image 'guest.elf'" -- run guest.elf
+head -c 200 /dev/zero >"$tmp/zeros"
+printf 'EL' >"$tmp/short"
+expect 2 "not an ELF file" -- run "$tmp/zeros"
+expect 2 "truncated file" -- run "$tmp/short"
+expect 2 "must be at least 16 MiB" -- run "$mini" --mem 8M
+expect 2 "mem takes a size" -- run "$mini" --mem lots
+expect 2 "vendor takes vmx or svm" -- run "$mini" --vendor arm
+expect 2 "one guest image at a time" -- run "$mini" "$mini"
+expect 2 "synthetic runs no guest image" -- run --synthetic "$mini"
+expect 0 "^\[3\] vcpu 3" -- run "$mini" --vcpus 4 --console-prefix --quiet
+expect 0 "all 2" -- run "$mini" --vcpus 2 --executor deterministic --vendor svm
 expect 2 "seed takes a number" -- run --seed x
 expect 1 "hung" -- run --script "halt" --executor deterministic
 expect 1 "hung" -- run --script "halt" --vcpus 2 --pcpus 2

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * The reqvisor command. Exit status: 0 the guest finished (or passed), 1 the
- * guest failed (for the synthetic guest: every vCPU halted with no wake to
- * come), 2 bad usage, configuration or input.
+ * The reqvisor command. Exit status: 0 the guest passed (exited with status 0,
+ * or the synthetic guest finished), 1 the guest failed (a nonzero exit status,
+ * a triple fault, or every vCPU halted with no wake to come), 2 bad usage,
+ * configuration or input.
  */
 #include <getopt.h>
 #include <stdarg.h>
@@ -16,28 +17,26 @@
 #include "reqvisor/request.h"
 #include "reqvisor/synthetic.h"
 #include "reqvisor/vm.h"
+#include "cli.h"
 #include "summary.h"
-
-#define EXIT_GUEST_FAILED 1
-#define EXIT_USAGE	  2
-
-struct run_opts {
-	struct rv_vm_config cfg;
-	const char *script;
-	const char *stats_path;
-	uint32_t rounds;
-	bool quiet;
-};
 
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: reqvisor run [--synthetic] [options]\n"
+		"usage: reqvisor run [GUEST.elf | --synthetic] [options]\n"
 		"\n"
-		"Runs a guest on software vCPUs. Until the software CPU lands, the guest is\n"
-		"the synthetic one: a script per vCPU that posts flush requests to its peers.\n"
+		"Runs a guest on software vCPUs: a static x86-64 ELF executable written\n"
+		"to docs/guest-abi.md on the software CPU, or (without GUEST, or with\n"
+		"--synthetic) the synthetic guest, a script per vCPU that posts flush\n"
+		"requests to its peers.\n"
 		"\n"
-		"  --synthetic           run the synthetic guest (the default)\n"
+		"  --synthetic           run the synthetic guest (the default without GUEST)\n"
+		"  --mem SIZE            guest RAM, e.g. 256M or 1G (default 256M; at least\n"
+		"                        16M, a multiple of 2M)\n"
+		"  --vendor V            vmx (GenuineIntel, VMCALL) or svm (AuthenticAMD,\n"
+		"                        VMMCALL); default vmx\n"
+		"  --console-prefix      prefix each console line with its vCPU index\n"
+		"  --pages N             the guest's configuration block: pages (default 64)\n"
 		"  --vcpus N             vCPUs (1-4096, default 16)\n"
 		"  --pcpus N             pCPUs (1-1024, default: host CPUs)\n"
 		"  --topology NxM        declare N NUMA nodes of M pCPUs each\n"
@@ -45,13 +44,15 @@ static void usage(FILE *out)
 		"  --seed S              seed for the deterministic executor, faults, scripts\n"
 		"  --fault SPEC          e.g. kick.drop=0.01,request.spurious@5 (docs/faults.md)\n"
 		"  --script TEXT         synthetic script (include/reqvisor/synthetic.h)\n"
-		"  --rounds N            times each vCPU runs its script (default 1000)\n"
+		"  --rounds N            rounds: of each vCPU's script (synthetic, default\n"
+		"                        1000), or in the guest's configuration block\n"
 		"  --slice N             guest steps per time slice (default %d)\n"
 		"  --no-pin              do not pin pCPU workers to host CPUs\n"
 		"  --stats FILE.json     write statistics as JSON\n"
 		"  --quiet               print no summary\n"
 		"\n"
-		"Exit status: 0 finished, 1 guest failed or hung, 2 bad usage or input.\n",
+		"Exit status: 0 the guest passed, 1 it failed, triple-faulted or hung,\n"
+		"2 bad usage or input.\n",
 		RV_DEFAULT_SLICE);
 }
 
@@ -91,6 +92,28 @@ static int parse_u32_opt(const char *s, uint32_t min, uint32_t max, uint32_t *ou
 	return 0;
 }
 
+/* A size with an optional K, M or G suffix. */
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	unsigned long long v = strtoull(s, &end, 10);
+	unsigned shift = 0;
+
+	if (*end == 'K' || *end == 'k')
+		shift = 10, end++;
+	else if (*end == 'M' || *end == 'm')
+		shift = 20, end++;
+	else if (*end == 'G' || *end == 'g')
+		shift = 30, end++;
+	if (*end || v == 0 || v > (1ull << 40) >> shift)
+		return -1;
+	*out = (uint64_t)v << shift;
+	return 0;
+}
+
 static int parse_topology(const char *s, struct rv_vm_config *cfg)
 {
 	uint32_t nodes, per;
@@ -104,7 +127,7 @@ static int parse_topology(const char *s, struct rv_vm_config *cfg)
 	return 0;
 }
 
-enum { OPT_SYNTHETIC = 256, OPT_NO_PIN, OPT_QUIET };
+enum { OPT_SYNTHETIC = 256, OPT_NO_PIN, OPT_QUIET, OPT_MEM, OPT_VENDOR, OPT_PREFIX, OPT_PAGES };
 
 static const struct option long_opts[] = {
 	{ "synthetic", no_argument, NULL, OPT_SYNTHETIC },
@@ -120,6 +143,10 @@ static const struct option long_opts[] = {
 	{ "stats", required_argument, NULL, 'j' },
 	{ "no-pin", no_argument, NULL, OPT_NO_PIN },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "mem", required_argument, NULL, OPT_MEM },
+	{ "vendor", required_argument, NULL, OPT_VENDOR },
+	{ "console-prefix", no_argument, NULL, OPT_PREFIX },
+	{ "pages", required_argument, NULL, OPT_PAGES },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -130,7 +157,24 @@ static int parse_one(int c, const char *arg, struct run_opts *o)
 
 	switch (c) {
 	case OPT_SYNTHETIC:
+		o->synthetic = true;
 		return 0;
+	case OPT_MEM:
+		return parse_size(arg, &o->mem_size)
+			       ? bad("--mem takes a size like 256M or 1G, not '%s'", arg)
+			       : 0;
+	case OPT_VENDOR:
+		if (strcmp(arg, "vmx") && strcmp(arg, "svm"))
+			return bad("--vendor takes vmx or svm, not '%s'", arg);
+		o->vendor_amd = !strcmp(arg, "svm");
+		return 0;
+	case OPT_PREFIX:
+		o->console_prefix = true;
+		return 0;
+	case OPT_PAGES:
+		return parse_u64(arg, 1u << 20, &o->pages) || !o->pages
+			       ? bad("--pages takes 1 to 1048576, not '%s'", arg)
+			       : 0;
 	case 'v':
 		return parse_u32_opt(arg, 1, RV_MAX_VCPUS, &cfg->nr_vcpus)
 			       ? bad("--vcpus takes 1 to 4096, not '%s'", arg)
@@ -163,6 +207,7 @@ static int parse_one(int c, const char *arg, struct run_opts *o)
 		o->script = arg;
 		return 0;
 	case 'r':
+		o->rounds_set = true;
 		return parse_u32_opt(arg, 1, 100000000, &o->rounds)
 			       ? bad("--rounds takes 1 to 100000000, not '%s'", arg)
 			       : 0;
@@ -199,6 +244,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	o->cfg.trace = true;
 	o->cfg.backend = &rv_synthetic_backend;
 	o->rounds = 1000;
+	o->mem_size = 256ull << 20;
+	o->pages = 64;
 	o->script = rv_synthetic_default_script;
 	int c;
 
@@ -214,9 +261,11 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 			return rc;
 	}
 	if (optind < argc)
-		return bad("guest images are not supported yet: '%s' (the software CPU lands in "
-			   "a later release; use --synthetic)",
-			   argv[optind]);
+		o->guest_path = argv[optind++];
+	if (optind < argc)
+		return bad("one guest image at a time, not also '%s'", argv[optind]);
+	if (o->guest_path && o->synthetic)
+		return bad("--synthetic runs no guest image ('%s')", o->guest_path);
 	return 0;
 }
 
@@ -232,43 +281,81 @@ static int write_stats(struct rv_vm *vm, const char *path)
 	return fclose(f) ? -1 : 0;
 }
 
+/* Run the VM, print the summary, write the stats: what every guest shares. */
+static int run_vm(struct run_opts *o, struct rv_vm *vm, int (*verdict)(void *, struct rv_vm *, int),
+		  void *ctx)
+{
+	struct run_summary sum;
+	int result, rc;
+
+	summary_start(&sum, vm);
+	result = rv_vm_run(vm);
+	summary_stop(&sum, vm, result);
+	rc = verdict(ctx, vm, result);
+	if (!o->quiet)
+		summary_print(&sum, vm, stdout);
+	if (o->stats_path && write_stats(vm, o->stats_path))
+		rc = EXIT_USAGE;
+	return rc;
+}
+
+static int synthetic_verdict(void *ctx, struct rv_vm *vm, int result)
+{
+	(void)ctx, (void)vm;
+	if (result == -1)
+		fprintf(stderr, "reqvisor: the guest hung: every live vCPU is halted and no "
+				"wake can come\n");
+	return result == 0 ? 0 : EXIT_GUEST_FAILED;
+}
+
+static int run_synthetic(struct run_opts *o)
+{
+	char err[256] = "";
+	struct rv_synthetic *syn =
+		rv_synthetic_create(o->script, o->rounds, o->cfg.seed, err, sizeof(err));
+	struct rv_vm *vm;
+
+	if (!syn)
+		return bad("%s", err);
+	o->cfg.backend_ctx = syn;
+	if (rv_vm_create(&o->cfg, &vm, err, sizeof(err))) {
+		rv_synthetic_destroy(syn);
+		return bad("%s", err);
+	}
+	int rc = run_vm(o, vm, synthetic_verdict, NULL);
+
+	rv_vm_destroy(vm);
+	rv_synthetic_destroy(syn);
+	return rc;
+}
+
+static int run_guest(struct run_opts *o)
+{
+	char err[256] = "";
+	struct guest_run g;
+	struct rv_vm *vm;
+
+	if (guest_prepare(o, &g, err, sizeof(err)))
+		return bad("%s", err);
+	if (rv_vm_create(&o->cfg, &vm, err, sizeof(err))) {
+		guest_release(&g);
+		return bad("%s", err);
+	}
+	int rc = run_vm(o, vm, guest_verdict, &g);
+
+	rv_vm_destroy(vm);
+	guest_release(&g);
+	return rc;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = { 0 };
-	char err[256] = "";
 	int rc = parse_args(argc, argv, &o);
 
 	if (rc)
 		return rc;
-	struct rv_synthetic *syn =
-		rv_synthetic_create(o.script, o.rounds, o.cfg.seed, err, sizeof(err));
-
-	if (!syn)
-		return bad("%s", err);
-	o.cfg.backend_ctx = syn;
-	struct rv_vm *vm;
-
-	if (rv_vm_create(&o.cfg, &vm, err, sizeof(err))) {
-		rv_synthetic_destroy(syn);
-		return bad("%s", err);
-	}
-	struct run_summary sum;
-
-	summary_start(&sum, vm);
-	int result = rv_vm_run(vm);
-
-	summary_stop(&sum, vm, result);
-	if (!o.quiet)
-		summary_print(&sum, vm, stdout);
-	rc = result == 0 ? 0 : EXIT_GUEST_FAILED;
-	if (result == -1)
-		fprintf(stderr, "reqvisor: the guest hung: every live vCPU is halted and no "
-				"wake can come\n");
-	if (o.stats_path && write_stats(vm, o.stats_path))
-		rc = EXIT_USAGE;
-	rv_vm_destroy(vm);
-	rv_synthetic_destroy(syn);
-	return rc;
+	return o.guest_path ? run_guest(&o) : run_synthetic(&o);
 }
 
 int main(int argc, char **argv)

@@ -66,7 +66,7 @@ void summary_print(const struct run_summary *s, struct rv_vm *vm, FILE *out)
 	const struct rv_vm_config *c = rv_vm_config(vm);
 	double secs = s->elapsed_ns / 1e9;
 
-	fprintf(out, "reqvisor: %s guest, %u vCPUs on %u pCPUs, %s executor, seed %" PRIu64 "\n",
+	fprintf(out, "reqvisor: %s, %u vCPUs on %u pCPUs, %s executor, seed %" PRIu64 "\n",
 		c->backend->name, rv_vm_nr_vcpus(vm), rv_vm_nr_pcpus(vm),
 		c->executor == RV_EXEC_THREADS ? "threads" : "deterministic", c->seed);
 	fprintf(out,

@@ -270,7 +270,7 @@ static bool syn_has_event(struct rv_vcpu *v)
 }
 
 const struct rv_backend_ops rv_synthetic_backend = {
-	.name = "synthetic",
+	.name = "synthetic guest",
 	.vcpu_init = syn_vcpu_init,
 	.vcpu_free = syn_vcpu_free,
 	.run = syn_run,

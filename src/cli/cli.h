@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* What the files of the reqvisor command share. */
+#ifndef RV_CLI_CLI_H
+#define RV_CLI_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "reqvisor/vm.h"
+
+#define EXIT_GUEST_FAILED 1
+#define EXIT_USAGE	  2
+
+struct run_opts {
+	struct rv_vm_config cfg;
+	const char *guest_path; /* an ELF guest, or NULL: the synthetic one */
+	bool synthetic;
+	const char *script;
+	const char *stats_path;
+	uint32_t rounds;
+	bool rounds_set;
+	uint64_t pages;
+	uint64_t mem_size;
+	bool vendor_amd;
+	bool console_prefix;
+	bool quiet;
+};
+
+struct rv_machine;
+
+struct guest_run {
+	uint8_t *image;
+	struct rv_machine *machine;
+};
+
+/* Read the image and build the machine; the backend goes into o->cfg. */
+int guest_prepare(struct run_opts *o, struct guest_run *g, char *err, size_t errlen);
+void guest_release(struct guest_run *g);
+/* The exit status for a guest run that rv_vm_run() ended with @result. */
+int guest_verdict(void *g, struct rv_vm *vm, int result);
+
+#endif

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+/* `reqvisor run GUEST.elf`: the image, the machine, and the verdict. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "machine/machine.h"
+
+#define MAX_IMAGE (256u << 20)
+
+static int read_image(const char *path, uint8_t **out, size_t *len, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "rb");
+	long size;
+
+	if (!f) {
+		snprintf(err, errlen, "cannot open guest image '%s': %s", path, strerror(errno));
+		return -1;
+	}
+	if (fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) {
+		snprintf(err, errlen, "cannot read guest image '%s'", path);
+		fclose(f);
+		return -1;
+	}
+	if ((unsigned long)size > MAX_IMAGE) {
+		snprintf(err, errlen, "guest image '%s' is larger than 256 MiB", path);
+		fclose(f);
+		return -1;
+	}
+	*out = malloc(size ? (size_t)size : 1);
+	*len = (size_t)size;
+	if (!*out || fread(*out, 1, *len, f) != *len) {
+		snprintf(err, errlen, "cannot read guest image '%s'", path);
+		free(*out);
+		*out = NULL;
+		fclose(f);
+		return -1;
+	}
+	fclose(f);
+	return 0;
+}
+
+int guest_prepare(struct run_opts *o, struct guest_run *g, char *err, size_t errlen)
+{
+	struct rv_machine_config mc = {
+		.mem_size = o->mem_size,
+		.nr_vcpus = o->cfg.nr_vcpus,
+		.nr_nodes = o->cfg.nr_nodes,
+		.vendor_amd = o->vendor_amd,
+		.console_prefix = o->console_prefix,
+		.set_config = true,
+		.config = { RV_GUEST_CONFIG_MAGIC,
+			    RV_GUEST_CONFIG_VERSION,
+			    o->rounds_set ? o->rounds : 0,
+			    o->pages,
+			    o->cfg.seed,
+			    { 0 } },
+	};
+	char why[200];
+
+	memset(g, 0, sizeof(*g));
+	if (read_image(o->guest_path, &g->image, &mc.image_len, err, errlen))
+		return -1;
+	mc.image = g->image;
+	g->machine = rv_machine_create(&mc, why, sizeof(why));
+	if (!g->machine) {
+		snprintf(err, errlen, "%s: %s", o->guest_path, why);
+		free(g->image);
+		return -1;
+	}
+	o->cfg.backend = &rv_machine_backend;
+	o->cfg.backend_ctx = g->machine;
+	return 0;
+}
+
+void guest_release(struct guest_run *g)
+{
+	rv_machine_destroy(g->machine);
+	free(g->image);
+}
+
+int guest_verdict(void *ctx, struct rv_vm *vm, int result)
+{
+	struct guest_run *g = ctx;
+	const char *failure = rv_machine_failure(g->machine);
+	uint32_t status;
+	bool exited;
+
+	rv_machine_flush_console(vm);
+	exited = rv_machine_exited(g->machine, &status);
+	fflush(stdout);
+	if (failure) {
+		fprintf(stderr, "reqvisor: %s\n", failure);
+		return EXIT_GUEST_FAILED;
+	}
+	if (result == -1) {
+		fprintf(stderr, "reqvisor: the guest hung: every vCPU is halted and no "
+				"interrupt can come\n");
+		return EXIT_GUEST_FAILED;
+	}
+	if (!exited) {
+		fprintf(stderr, "reqvisor: the guest stopped without writing its exit status\n");
+		return EXIT_GUEST_FAILED;
+	}
+	if (status) {
+		fprintf(stderr, "reqvisor: the guest failed with exit status %u\n", status);
+		return EXIT_GUEST_FAILED;
+	}
+	return 0;
+}

@@ -1,0 +1,240 @@
+// SPDX-License-Identifier: MIT
+/* The machine (machine.h): boot, the vCPU's CPU and APIC, and run. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "apic/x2apic.h"
+#include "cpu/cpu.h"
+#include "loader/boot.h"
+#include "machine_impl.h"
+#include "mem/guest_mem.h"
+#include "mmu/walk.h"
+#include "reqvisor/request.h"
+#include "reqvisor/vm.h"
+
+static uint8_t *phys_page(void *ctx, uint64_t gpa)
+{
+	return rv_gpa_hva(ctx, gpa);
+}
+
+static int load(struct rv_machine *m, const struct rv_machine_config *cfg, char *err, size_t errlen)
+{
+	struct rv_phys_access phys = { m->mem, cfg->mem_size, phys_page };
+
+	if (rv_boot_build(&phys, cfg->nr_vcpus, &m->boot, err, errlen))
+		return -1;
+	if (rv_elf_load(cfg->image, cfg->image_len, &phys, m->boot.reserved_start, &m->elf, err,
+			errlen))
+		return -1;
+	if (cfg->set_config)
+		rv_elf_write_config(&phys, &m->elf, &cfg->config);
+	return 0;
+}
+
+struct rv_machine *rv_machine_create(const struct rv_machine_config *cfg, char *err, size_t errlen)
+{
+	struct rv_guest_mem_config mc = { cfg->mem_size, cfg->nr_nodes ? cfg->nr_nodes : 1, 64 };
+	struct rv_machine *m;
+
+	if (rv_boot_check_mem(cfg->mem_size, err, errlen))
+		return NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	m->cfg = *cfg;
+	m->console = cfg->console ? cfg->console : stdout;
+	pthread_mutex_init(&m->console_lock, NULL);
+	m->mem = rv_guest_mem_create(&mc, err, errlen);
+	if (!m->mem || load(m, cfg, err, errlen)) {
+		rv_machine_destroy(m);
+		return NULL;
+	}
+	return m;
+}
+
+void rv_machine_destroy(struct rv_machine *m)
+{
+	if (!m)
+		return;
+	rv_guest_mem_destroy(m->mem);
+	pthread_mutex_destroy(&m->console_lock);
+	free(m);
+}
+
+bool rv_machine_exited(const struct rv_machine *m, uint32_t *status)
+{
+	*status = atomic_load(&m->exit_status);
+	return atomic_load(&m->exited);
+}
+
+const char *rv_machine_failure(const struct rv_machine *m)
+{
+	return m->failure[0] ? m->failure : NULL;
+}
+
+/* ---- the vCPU ---- */
+
+static struct rv_machine *machine_of(struct rv_vcpu *v)
+{
+	return rv_vm_backend_ctx(v->vm);
+}
+
+static void set_boot_state(struct machine_vcpu *mv, const struct rv_boot_cpu *b)
+{
+	struct rv_cpu *c = &mv->cpu;
+
+	rv_cpu_reset_long_mode(c);
+	memcpy(c->gpr, b->gpr, sizeof(c->gpr));
+	c->rip = b->rip;
+	c->rflags = b->rflags;
+	c->cr0 = b->cr0;
+	c->cr3 = b->cr3;
+	c->cr4 = b->cr4;
+	c->efer = b->efer;
+	c->cs = b->cs;
+	c->ss = b->ss;
+	c->gdtr.base = b->gdt_base;
+	c->gdtr.limit = b->gdt_limit;
+	c->idtr.base = b->idt_base;
+	c->idtr.limit = b->idt_limit;
+}
+
+static int machine_vcpu_init(struct rv_vcpu *v)
+{
+	struct rv_machine *m = machine_of(v);
+	/* Over-aligned (the unbacked page, the APIC's line): not calloc. */
+	size_t size = (sizeof(struct machine_vcpu) + 4095) & ~(size_t)4095;
+	struct machine_vcpu *mv = aligned_alloc(4096, size);
+	struct rv_boot_cpu b;
+
+	if (!mv)
+		return -1;
+	memset(mv, 0, sizeof(*mv));
+	mv->m = m;
+	mv->vcpu = v;
+	rv_boot_cpu_state(&m->boot, v->index, rv_vm_nr_vcpus(v->vm), m->elf.entry, &b);
+	set_boot_state(mv, &b);
+	rv_machine_cpu_hooks(mv);
+	rv_x2apic_init(&mv->apic, v->index, rv_machine_send_ipi, mv);
+	v->backend_data = mv;
+	return 0;
+}
+
+static void machine_vcpu_free(struct rv_vcpu *v)
+{
+	struct machine_vcpu *mv = v->backend_data;
+
+	if (!mv)
+		return;
+	rv_cpu_destroy(&mv->cpu);
+	free(mv);
+	v->backend_data = NULL;
+}
+
+static void triple_fault(struct machine_vcpu *mv)
+{
+	struct rv_machine *m = mv->m;
+	bool first = false;
+
+	pthread_mutex_lock(&m->console_lock);
+	if (!m->failure[0]) {
+		rv_cpu_triple_fault_report(&mv->cpu, mv->vcpu->index, m->failure,
+					   sizeof(m->failure));
+		first = true;
+	}
+	pthread_mutex_unlock(&m->console_lock);
+	(void)first;
+	rv_vm_kill(mv->vcpu->vm);
+}
+
+/* Deliver the highest pending interrupt if the CPU takes one now; if it
+ * cannot yet, have the CPU stop when IF opens. */
+static bool deliver_interrupt(struct machine_vcpu *mv)
+{
+	int vector = rv_x2apic_pending(&mv->apic);
+
+	if (vector < 0)
+		return true;
+	if (!rv_cpu_interruptible(&mv->cpu)) {
+		mv->cpu.irq_armed = true;
+		return true;
+	}
+	rv_x2apic_ack(&mv->apic, (uint8_t)vector);
+	return rv_cpu_interrupt(&mv->cpu, vector);
+}
+
+static enum rv_exit map_exit(struct machine_vcpu *mv, enum rv_cpu_exit e)
+{
+	switch (e) {
+	case RV_CPU_EXIT_BUDGET:
+		return RV_EXIT_NONE;
+	case RV_CPU_EXIT_KICK:
+		return RV_EXIT_KICK;
+	case RV_CPU_EXIT_HLT:
+		return RV_EXIT_HALT;
+	case RV_CPU_EXIT_IO: /* the exit port: the VM is stopping */
+		return RV_EXIT_DONE;
+	case RV_CPU_EXIT_TRIPLE_FAULT:
+		triple_fault(mv);
+		return RV_EXIT_DONE;
+	default: /* a hypercall: rv_machine_hypercall() answered it */
+		return RV_EXIT_BACKEND;
+	}
+}
+
+static enum rv_exit machine_run(struct rv_vcpu *v, const _Atomic uint32_t *ipi, uint32_t budget,
+				uint32_t *used)
+{
+	struct machine_vcpu *mv = v->backend_data;
+	uint64_t start = mv->cpu.instructions;
+	enum rv_cpu_exit e;
+
+	do {
+		if (!deliver_interrupt(mv)) {
+			e = RV_CPU_EXIT_TRIPLE_FAULT;
+			break;
+		}
+		e = rv_cpu_run(&mv->cpu, ipi, budget - (mv->cpu.instructions - start));
+	} while (e == RV_CPU_EXIT_INTERRUPT && mv->cpu.instructions - start < budget);
+	*used = (uint32_t)(mv->cpu.instructions - start);
+	if (e == RV_CPU_EXIT_HYPERCALL)
+		rv_machine_hypercall(mv);
+	if (e == RV_CPU_EXIT_INTERRUPT)
+		return RV_EXIT_NONE;
+	return map_exit(mv, e);
+}
+
+static enum rv_exit machine_handle_exit(struct rv_vcpu *v)
+{
+	(void)v;
+	return RV_EXIT_NONE;
+}
+
+/* A halted vCPU may run again when an interrupt can be taken. */
+static bool machine_has_event(struct rv_vcpu *v)
+{
+	struct machine_vcpu *mv = v->backend_data;
+
+	return (mv->cpu.rflags & RV_FLAG_IF) && rv_x2apic_has_work(&mv->apic);
+}
+
+static void machine_stats_json(struct rv_vcpu *v, FILE *out)
+{
+	struct machine_vcpu *mv = v->backend_data;
+
+	rv_cpu_stats_json(&mv->cpu, out);
+}
+
+const struct rv_backend_ops rv_machine_backend = {
+	.name = "ELF guest on the software CPU",
+	.vcpu_init = machine_vcpu_init,
+	.vcpu_free = machine_vcpu_free,
+	.run = machine_run,
+	.handle_exit = machine_handle_exit,
+	.has_event = machine_has_event,
+	.stats_json = machine_stats_json,
+};

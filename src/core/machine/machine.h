@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The machine: an ELF guest (docs/guest-abi.md) on the software CPU, with
+ * guest memory, paging, the x2APIC and the ports of the guest ABI, behind the
+ * scheduler's hardware-entry interface. rv_machine_create() loads the image
+ * and builds the boot state; the VM then runs with rv_machine_backend and
+ * the machine as backend context.
+ */
+#ifndef RV_MACHINE_MACHINE_H
+#define RV_MACHINE_MACHINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "loader/elf.h"
+#include "reqvisor/backend.h"
+
+struct rv_machine_config {
+	const uint8_t *image; /* the ELF file */
+	size_t image_len;
+	uint64_t mem_size;
+	uint32_t nr_vcpus;
+	uint32_t nr_nodes;
+	bool vendor_amd;
+	bool console_prefix; /* "[3] " before each console line of vCPU 3 */
+	FILE *console;	     /* NULL: stdout */
+	bool set_config;     /* fill the guest's .rvconfig block with @config */
+	struct rv_guest_config config;
+};
+
+struct rv_machine;
+
+/* Returns NULL with a message naming the problem (a bad image, bad memory
+ * size, too many vCPUs for the memory): the CLI's exit status 2. */
+struct rv_machine *rv_machine_create(const struct rv_machine_config *cfg, char *err, size_t errlen);
+void rv_machine_destroy(struct rv_machine *m);
+
+extern const struct rv_backend_ops rv_machine_backend;
+
+/* Whether the guest wrote its exit status to port 0xf4, and the status. */
+bool rv_machine_exited(const struct rv_machine *m, uint32_t *status);
+/* The first triple fault's report, or NULL. */
+const char *rv_machine_failure(const struct rv_machine *m);
+struct rv_vm;
+
+/* Write out console lines still buffered (a guest that ended mid-line). */
+void rv_machine_flush_console(struct rv_vm *vm);
+
+#endif

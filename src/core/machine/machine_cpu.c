@@ -1,0 +1,206 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The machine's side of the CPU: guest-virtual addresses through the guest's
+ * page tables, the ports of the guest ABI (0xE9 console, 0xF4 exit), MSRs
+ * (the x2APIC), interrupts waiting for IF, IPIs, and the hypercall hook.
+ */
+#include <inttypes.h>
+#include <string.h>
+
+#include "machine_impl.h"
+#include "mmu/walk.h"
+#include "reqvisor/request.h"
+#include "reqvisor/vm.h"
+
+#define PORT_CONSOLE 0xe9
+#define PORT_EXIT    0xf4
+
+#define CR0_WP	  (1ull << 16)
+#define CR4_PCIDE (1ull << 17)
+#define CR4_SMEP  (1ull << 20)
+#define CR4_SMAP  (1ull << 21)
+#define EFER_NXE  (1ull << 11)
+#define RFLAGS_AC (1ull << 18)
+
+static _Atomic uint64_t *table_entry(void *phys, uint64_t gpa)
+{
+	if (gpa & 7)
+		return NULL;
+	return (_Atomic uint64_t *)rv_gpa_hva(phys, gpa);
+}
+
+static enum rv_walk_access walk_access(enum rv_access kind)
+{
+	return kind == RV_ACCESS_WRITE	 ? RV_WALK_WRITE
+	       : kind == RV_ACCESS_FETCH ? RV_WALK_FETCH
+					 : RV_WALK_READ;
+}
+
+/* Every access walks the guest's page tables (the TLB caches them later). */
+static uint8_t *translate(void *ctx, uint64_t gva, enum rv_access kind, uint32_t *pf)
+{
+	struct machine_vcpu *mv = ctx;
+	const struct rv_cpu *c = &mv->cpu;
+	struct rv_walk_ctx w = {
+		.phys = mv->m->mem,
+		.entry = table_entry,
+		.cr3 = c->cr3,
+		.pcide = c->cr4 & CR4_PCIDE,
+		.wp = c->cr0 & CR0_WP,
+		.nxe = c->efer & EFER_NXE,
+		.smep = c->cr4 & CR4_SMEP,
+		.smap = c->cr4 & CR4_SMAP,
+		.ac = c->rflags & RFLAGS_AC,
+		.maxphyaddr = 52,
+	};
+	struct rv_walk r;
+
+	if (rv_walk(&w, gva, walk_access(kind), &r, pf))
+		return NULL;
+	uint8_t *p = rv_gpa_hva(mv->m->mem, r.gpa);
+
+	return p ? p : mv->unbacked + (r.gpa & 4095);
+}
+
+static void console_flush_line(struct machine_vcpu *mv)
+{
+	struct rv_machine *m = mv->m;
+
+	pthread_mutex_lock(&m->console_lock);
+	if (m->cfg.console_prefix)
+		fprintf(m->console, "[%u] ", mv->vcpu->index);
+	fwrite(mv->line, 1, mv->line_len, m->console);
+	fputc('\n', m->console);
+	pthread_mutex_unlock(&m->console_lock);
+	mv->line_len = 0;
+}
+
+static void console_byte(struct machine_vcpu *mv, uint8_t b)
+{
+	if (b == '\n') {
+		console_flush_line(mv);
+		return;
+	}
+	mv->line[mv->line_len++] = (char)b;
+	if (mv->line_len == CONSOLE_LINE)
+		console_flush_line(mv);
+}
+
+static void note_unknown_port(struct rv_machine *m, uint16_t port)
+{
+	atomic_fetch_or(&m->unknown_ports[port / 64], 1ull << (port % 64));
+}
+
+/* Port I/O of GUEST_ABI §4: true stops the CPU (the guest is exiting). */
+static bool port_io(void *ctx, struct rv_cpu *cpu, struct rv_cpu_io *io)
+{
+	struct machine_vcpu *mv = ctx;
+
+	(void)cpu;
+	if (io->in) {
+		io->value = 0xffffffffu;
+		note_unknown_port(mv->m, io->port);
+		return false;
+	}
+	if (io->port == PORT_CONSOLE) {
+		console_byte(mv, (uint8_t)io->value);
+		return false;
+	}
+	if (io->port != PORT_EXIT) {
+		note_unknown_port(mv->m, io->port);
+		return false;
+	}
+	atomic_store(&mv->m->exit_status, io->value);
+	atomic_store(&mv->m->exited, true);
+	rv_vm_stop(mv->vcpu->vm);
+	return true;
+}
+
+static int rdmsr(void *ctx, struct rv_cpu *cpu, uint32_t msr, uint64_t *v)
+{
+	struct machine_vcpu *mv = ctx;
+
+	(void)cpu;
+	return rv_x2apic_rdmsr(&mv->apic, msr, v) == RV_X2APIC_OK ? 0 : -1;
+}
+
+static int wrmsr(void *ctx, struct rv_cpu *cpu, uint32_t msr, uint64_t v)
+{
+	struct machine_vcpu *mv = ctx;
+
+	(void)cpu;
+	return rv_x2apic_wrmsr(&mv->apic, msr, v) == RV_X2APIC_OK ? 0 : -1;
+}
+
+static bool irq_pending(void *ctx, struct rv_cpu *cpu)
+{
+	struct machine_vcpu *mv = ctx;
+
+	(void)cpu;
+	return rv_x2apic_has_work(&mv->apic);
+}
+
+void rv_machine_cpu_hooks(struct machine_vcpu *mv)
+{
+	struct rv_cpu *c = &mv->cpu;
+
+	c->vendor_amd = mv->m->cfg.vendor_amd;
+	c->tsc_aux = mv->vcpu->index;
+	c->mem.ctx = mv;
+	c->mem.translate = translate;
+	c->sys.ctx = mv;
+	c->sys.io = port_io;
+	c->sys.rdmsr = rdmsr;
+	c->sys.wrmsr = wrmsr;
+	c->sys.irq_pending = irq_pending;
+}
+
+static void deliver_to(struct rv_vcpu *target, uint8_t vector)
+{
+	struct machine_vcpu *t = target->backend_data;
+
+	/* The bit first, then the request: servicing EVENT, or entering,
+	 * finds the vector (and a halted target is woken by the request). */
+	if (rv_x2apic_accept(&t->apic, vector))
+		rv_make_request_and_kick(target, RV_REQ_EVENT);
+}
+
+/* An IPI from the sender's ICR: an EVENT request to each target. */
+void rv_machine_send_ipi(void *ctx, uint32_t from, const struct rv_x2apic_ipi *ipi)
+{
+	struct machine_vcpu *mv = ctx;
+	struct rv_vm *vm = mv->vcpu->vm;
+	uint32_t n = rv_vm_nr_vcpus(vm);
+
+	if (ipi->shorthand == RV_X2APIC_DEST_ID || ipi->shorthand == RV_X2APIC_DEST_SELF) {
+		struct rv_vcpu *t = ipi->dest < n ? rv_vm_vcpu(vm, ipi->dest) : NULL;
+
+		if (t)
+			deliver_to(t, ipi->vector);
+		return;
+	}
+	for (uint32_t i = 0; i < n; i++) {
+		struct rv_vcpu *t = rv_vm_vcpu(vm, i);
+
+		if (t && rv_x2apic_ipi_targets(ipi, from, i))
+			deliver_to(t, ipi->vector);
+	}
+}
+
+/* No hypercall is offered yet (Hyper-V comes later): the status
+ * HV_STATUS_INVALID_HYPERCALL_CODE, and the guest runs on. */
+void rv_machine_hypercall(struct machine_vcpu *mv)
+{
+	mv->cpu.gpr[RV_RAX] = 2;
+}
+
+void rv_machine_flush_console(struct rv_vm *vm)
+{
+	for (uint32_t i = 0; i < rv_vm_nr_vcpus(vm); i++) {
+		struct rv_vcpu *v = rv_vm_vcpu(vm, i);
+		struct machine_vcpu *mv = v ? v->backend_data : NULL;
+
+		if (mv && mv->line_len)
+			console_flush_line(mv);
+	}
+}
