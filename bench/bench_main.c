@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_tlb.h"
 
 #define EXIT_FAILED   1
 #define EXIT_USAGE    2
@@ -20,6 +21,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: reqvisor-bench sched [--json FILE] [--quick]\n"
 		"       reqvisor-bench cpu [--json FILE] [--quick]\n"
+		"       reqvisor-bench tlb [--sets N] [--ways N] [--json FILE] [--quick]\n"
 		"       reqvisor-bench --help\n"
 		"\n"
 		"sched: the scheduler's hot paths, each beside its physical reference,\n"
@@ -116,6 +118,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "sched"))
 		return command("sched", argc - 2, argv + 2, bench_sched);
+	if (!strcmp(argv[1], "tlb"))
+		return bench_tlb(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "cpu"))
 		return command("cpu", argc - 2, argv + 2, bench_cpu);
 	return bad("unknown command '%s'", argv[1]);

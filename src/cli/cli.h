@@ -21,6 +21,7 @@ struct run_opts {
 	uint32_t rounds;
 	bool rounds_set;
 	uint64_t pages;
+	bool pages_set, seed_set;
 	uint64_t mem_size;
 	bool vendor_amd;
 	bool console_prefix;

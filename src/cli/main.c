@@ -172,6 +172,7 @@ static int parse_one(int c, const char *arg, struct run_opts *o)
 		o->console_prefix = true;
 		return 0;
 	case OPT_PAGES:
+		o->pages_set = true;
 		return parse_u64(arg, 1u << 20, &o->pages) || !o->pages
 			       ? bad("--pages takes 1 to 1048576, not '%s'", arg)
 			       : 0;
@@ -197,6 +198,7 @@ static int parse_one(int c, const char *arg, struct run_opts *o)
 			return bad("--executor takes threads or deterministic, not '%s'", arg);
 		return 0;
 	case 's':
+		o->seed_set = true;
 		return parse_u64(arg, UINT64_MAX, &cfg->seed)
 			       ? bad("--seed takes a number, not '%s'", arg)
 			       : 0;

@@ -28,8 +28,20 @@ static int load(struct rv_machine *m, const struct rv_machine_config *cfg, char 
 	if (rv_elf_load(cfg->image, cfg->image_len, &phys, m->boot.reserved_start, &m->elf, err,
 			errlen))
 		return -1;
-	if (cfg->set_config)
-		rv_elf_write_config(&phys, &m->elf, &cfg->config);
+	if (m->elf.has_config) {
+		struct rv_guest_config c;
+
+		rv_elf_read_config(&phys, &m->elf, &c);
+		c.magic = RV_GUEST_CONFIG_MAGIC;
+		c.version = RV_GUEST_CONFIG_VERSION;
+		if (cfg->set_rounds)
+			c.rounds = cfg->config.rounds;
+		if (cfg->set_pages)
+			c.pages = cfg->config.pages;
+		if (cfg->set_seed)
+			c.seed = cfg->config.seed;
+		rv_elf_write_config(&phys, &m->elf, &c);
+	}
 	return 0;
 }
 

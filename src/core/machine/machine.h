@@ -26,7 +26,9 @@ struct rv_machine_config {
 	bool vendor_amd;
 	bool console_prefix; /* "[3] " before each console line of vCPU 3 */
 	FILE *console;	     /* NULL: stdout */
-	bool set_config;     /* fill the guest's .rvconfig block with @config */
+	/* The guest's .rvconfig block: the fields given here replace the
+	 * image's own values; the others keep them. */
+	bool set_rounds, set_pages, set_seed;
 	struct rv_guest_config config;
 };
 
