@@ -60,6 +60,9 @@ struct rv_machine *rv_machine_create(const struct rv_machine_config *cfg, char *
 	m->cfg = *cfg;
 	m->console = cfg->console ? cfg->console : stdout;
 	pthread_mutex_init(&m->console_lock, NULL);
+	pthread_mutex_init(&m->tlb_lock, NULL);
+	m->tlb_sets = cfg->tlb_sets ? cfg->tlb_sets : 256;
+	m->tlb_ways = cfg->tlb_ways ? cfg->tlb_ways : 8;
 	m->mem = rv_guest_mem_create(&mc, err, errlen);
 	if (!m->mem || load(m, cfg, err, errlen)) {
 		rv_machine_destroy(m);
@@ -72,8 +75,12 @@ void rv_machine_destroy(struct rv_machine *m)
 {
 	if (!m)
 		return;
+	for (uint32_t i = 0; m->tlb && i < m->nr_tlbs; i++)
+		rv_tlb_destroy(m->tlb[i]);
+	free(m->tlb);
 	rv_guest_mem_destroy(m->mem);
 	pthread_mutex_destroy(&m->console_lock);
+	pthread_mutex_destroy(&m->tlb_lock);
 	free(m);
 }
 
@@ -93,6 +100,20 @@ const char *rv_machine_failure(const struct rv_machine *m)
 static struct rv_machine *machine_of(struct rv_vcpu *v)
 {
 	return rv_vm_backend_ctx(v->vm);
+}
+
+static int tlbs_init(struct rv_machine *m, uint32_t nr)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&m->tlb_lock);
+	if (!m->tlb) {
+		m->tlb = calloc(nr, sizeof(*m->tlb));
+		m->nr_tlbs = nr;
+		rc = m->tlb ? 0 : -1;
+	}
+	pthread_mutex_unlock(&m->tlb_lock);
+	return rc;
 }
 
 static void set_boot_state(struct machine_vcpu *mv, const struct rv_boot_cpu *b)
@@ -128,6 +149,12 @@ static int machine_vcpu_init(struct rv_vcpu *v)
 	memset(mv, 0, sizeof(*mv));
 	mv->m = m;
 	mv->vcpu = v;
+	mv->vpid = (uint16_t)(v->index + 1);
+	mv->last_pcpu = -1;
+	if (tlbs_init(m, rv_vm_nr_pcpus(v->vm))) {
+		free(mv);
+		return -1;
+	}
 	rv_boot_cpu_state(&m->boot, v->index, rv_vm_nr_vcpus(v->vm), m->elf.entry, &b);
 	set_boot_state(mv, &b);
 	rv_machine_cpu_hooks(mv);
@@ -205,6 +232,7 @@ static enum rv_exit machine_run(struct rv_vcpu *v, const _Atomic uint32_t *ipi, 
 	uint64_t start = mv->cpu.instructions;
 	enum rv_cpu_exit e;
 
+	rv_machine_tlb_load(mv);
 	do {
 		if (!deliver_interrupt(mv)) {
 			e = RV_CPU_EXIT_TRIPLE_FAULT;

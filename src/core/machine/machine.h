@@ -24,8 +24,9 @@ struct rv_machine_config {
 	uint32_t nr_vcpus;
 	uint32_t nr_nodes;
 	bool vendor_amd;
-	bool console_prefix; /* "[3] " before each console line of vCPU 3 */
-	FILE *console;	     /* NULL: stdout */
+	bool console_prefix;	     /* "[3] " before each console line of vCPU 3 */
+	unsigned tlb_sets, tlb_ways; /* per pCPU; 0: 256 sets of 8 ways */
+	FILE *console;		     /* NULL: stdout */
 	/* The guest's .rvconfig block: the fields given here replace the
 	 * image's own values; the others keep them. */
 	bool set_rounds, set_pages, set_seed;

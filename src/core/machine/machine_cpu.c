@@ -8,59 +8,11 @@
 #include <string.h>
 
 #include "machine_impl.h"
-#include "mmu/walk.h"
 #include "reqvisor/request.h"
 #include "reqvisor/vm.h"
 
 #define PORT_CONSOLE 0xe9
 #define PORT_EXIT    0xf4
-
-#define CR0_WP	  (1ull << 16)
-#define CR4_PCIDE (1ull << 17)
-#define CR4_SMEP  (1ull << 20)
-#define CR4_SMAP  (1ull << 21)
-#define EFER_NXE  (1ull << 11)
-#define RFLAGS_AC (1ull << 18)
-
-static _Atomic uint64_t *table_entry(void *phys, uint64_t gpa)
-{
-	if (gpa & 7)
-		return NULL;
-	return (_Atomic uint64_t *)rv_gpa_hva(phys, gpa);
-}
-
-static enum rv_walk_access walk_access(enum rv_access kind)
-{
-	return kind == RV_ACCESS_WRITE	 ? RV_WALK_WRITE
-	       : kind == RV_ACCESS_FETCH ? RV_WALK_FETCH
-					 : RV_WALK_READ;
-}
-
-/* Every access walks the guest's page tables (the TLB caches them later). */
-static uint8_t *translate(void *ctx, uint64_t gva, enum rv_access kind, uint32_t *pf)
-{
-	struct machine_vcpu *mv = ctx;
-	const struct rv_cpu *c = &mv->cpu;
-	struct rv_walk_ctx w = {
-		.phys = mv->m->mem,
-		.entry = table_entry,
-		.cr3 = c->cr3,
-		.pcide = c->cr4 & CR4_PCIDE,
-		.wp = c->cr0 & CR0_WP,
-		.nxe = c->efer & EFER_NXE,
-		.smep = c->cr4 & CR4_SMEP,
-		.smap = c->cr4 & CR4_SMAP,
-		.ac = c->rflags & RFLAGS_AC,
-		.maxphyaddr = 52,
-	};
-	struct rv_walk r;
-
-	if (rv_walk(&w, gva, walk_access(kind), &r, pf))
-		return NULL;
-	uint8_t *p = rv_gpa_hva(mv->m->mem, r.gpa);
-
-	return p ? p : mv->unbacked + (r.gpa & 4095);
-}
 
 static void console_flush_line(struct machine_vcpu *mv)
 {
@@ -147,7 +99,8 @@ void rv_machine_cpu_hooks(struct machine_vcpu *mv)
 	c->vendor_amd = mv->m->cfg.vendor_amd;
 	c->tsc_aux = mv->vcpu->index;
 	c->mem.ctx = mv;
-	c->mem.translate = translate;
+	c->mem.translate = rv_machine_translate;
+	c->sys.tlb = rv_machine_tlb_event;
 	c->sys.ctx = mv;
 	c->sys.io = port_io;
 	c->sys.rdmsr = rdmsr;

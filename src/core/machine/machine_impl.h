@@ -11,6 +11,7 @@
 #include "loader/boot.h"
 #include "machine.h"
 #include "mem/guest_mem.h"
+#include "mmu/tlb.h"
 #include "reqvisor/vcpu.h"
 
 #define CONSOLE_LINE 256
@@ -26,6 +27,11 @@ struct rv_machine {
 	_Atomic uint32_t exit_status;
 	char failure[160];
 	_Atomic uint64_t unknown_ports[65536 / 64]; /* each reported once */
+	struct rv_tlb **tlb;			    /* one per pCPU, made by its first vCPU */
+	uint32_t nr_tlbs;
+	unsigned tlb_sets, tlb_ways;
+	_Atomic uint64_t tlb_time; /* the logical time of insertions */
+	pthread_mutex_t tlb_lock;  /* making the array */
 };
 
 struct machine_vcpu {
@@ -33,6 +39,9 @@ struct machine_vcpu {
 	struct rv_x2apic apic;
 	struct rv_machine *m;
 	struct rv_vcpu *vcpu;
+	struct rv_tlb *tlb; /* the TLB of the pCPU the vCPU is loaded on */
+	uint16_t vpid;	    /* its fixed tag: index + 1 (0 is the host's) */
+	int last_pcpu;
 	char line[CONSOLE_LINE];
 	unsigned line_len;
 	/* Accesses to guest-physical addresses outside RAM read and write
@@ -41,6 +50,10 @@ struct machine_vcpu {
 };
 
 void rv_machine_cpu_hooks(struct machine_vcpu *mv);
+void rv_machine_tlb_load(struct machine_vcpu *mv);
+uint8_t *rv_machine_translate(void *ctx, uint64_t gva, enum rv_access kind, uint32_t *pf);
+void rv_machine_tlb_event(void *ctx, struct rv_cpu *c, enum rv_tlb_event ev, uint64_t addr,
+			  uint64_t pcid);
 void rv_machine_send_ipi(void *ctx, uint32_t from, const struct rv_x2apic_ipi *ipi);
 void rv_machine_hypercall(struct machine_vcpu *mv);
 
