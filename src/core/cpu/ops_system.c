@@ -52,7 +52,9 @@ static int write_cr3(struct rv_exec *x, uint64_t v)
 	struct rv_cpu *c = x->cpu;
 	bool keep = (c->cr4 & CR4_PCIDE) && (v >> 63);
 
-	v &= ~(1ull << 63);
+	/* Bit 63 is the no-flush bit only with PCIDE; otherwise reserved. */
+	if (c->cr4 & CR4_PCIDE)
+		v &= ~(1ull << 63);
 	if (v >> 52)
 		return rv_raise_gp0(x);
 	c->cr3 = v;
@@ -198,7 +200,8 @@ int op_invpcid(struct rv_exec *x, const struct rv_insn *i)
 
 	if ((rc = rv_mem_read(x, ea, 8, &pcid)) || (rc = rv_mem_read(x, ea + 8, 8, &addr)))
 		return rc;
-	if (type > 3 || (type <= 1 && (pcid >> 12)))
+	/* Descriptor bits 63:12 are reserved for every type. */
+	if (type > 3 || (pcid >> 12))
 		return rv_raise_gp0(x);
 	if (type == 0 && (uint64_t)((int64_t)(addr << 16) >> 16) != addr)
 		return rv_raise_gp0(x);

@@ -13,6 +13,7 @@
 #include "machine_impl.h"
 #include "mmu/walk.h"
 #include "sched/pcpu.h"
+#include "vm_impl.h"
 
 #define CR0_WP	  (1ull << 16)
 #define CR4_PGE	  (1ull << 7)
@@ -150,7 +151,8 @@ void rv_machine_tlb_event(void *ctx, struct rv_cpu *c, enum rv_tlb_event ev, uin
 		return;
 	switch (ev) {
 	case RV_TLB_INVLPG: /* the address in the current PCID, and its globals */
-		rv_tlb_flush_addr(tlb, mv->vpid, current_pcid(c), addr, false);
+		if (!RV_FAULT_HIT(&mv->vcpu->vm->faults, TLB_SKIP_INVLPG))
+			rv_tlb_flush_addr(tlb, mv->vpid, current_pcid(c), addr, false);
 		return;
 	case RV_TLB_MOV_CR3: /* the new PCID's non-global entries, unless bit 63 */
 		if (!addr)
