@@ -23,6 +23,7 @@ expect() { # expect STATUS PATTERN -- ARGS...
 
 expect 0 "finished" -- run --synthetic --vcpus 4 --pcpus 2 --rounds 5
 expect 0 "trace: [0-9]+ events" -- run --synthetic --executor deterministic --rounds 3
+expect 0 "no stale contents seen" -- run --vcpus 4 --rounds 4
 expect 0 "usage" -- run --help
 expect 2 "usage" --
 expect 2 "unknown command" -- frobnicate
@@ -54,15 +55,15 @@ expect 0 "all 2" -- run "$mini" --vcpus 2 --executor deterministic --vendor svm
 expect 2 "seed takes a number" -- run --seed x
 expect 1 "hung" -- run --script "halt" --executor deterministic
 expect 1 "hung" -- run --script "halt" --vcpus 2 --pcpus 2
-expect 0 "fault kick.drop +fired" -- run --executor deterministic --fault kick.drop=0.5 --rounds 5
-expect 0 "finished" -- run --topology 2x2 --vcpus 16 --rounds 3 --stats "$tmp/s.json"
+expect 0 "fault kick.drop +fired" -- run --synthetic --executor deterministic --fault kick.drop=0.5 --rounds 5
+expect 0 "finished" -- run --synthetic --topology 2x2 --vcpus 16 --rounds 3 --stats "$tmp/s.json"
 if ! python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['vm']['vcpus']==16 and len(d['vcpus'])==16 and d['vm']['nodes']==2" "$tmp/s.json"; then
 	echo "FAIL: --stats JSON"
 	fails=$((fails + 1))
 else
 	passes=$((passes + 1))
 fi
-expect 2 "cannot write stats" -- run --rounds 1 --stats /nonexistent/dir/s.json
+expect 2 "cannot write stats" -- run --synthetic --rounds 1 --stats /nonexistent/dir/s.json
 
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -30,6 +30,10 @@ struct run_opts {
 
 struct rv_machine;
 
+/* The embedded default workload (the shootdown guest). */
+extern const unsigned char rv_default_guest[];
+extern const size_t rv_default_guest_len;
+
 struct guest_run {
 	uint8_t *image;
 	struct rv_machine *machine;

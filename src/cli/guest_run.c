@@ -63,9 +63,15 @@ int guest_prepare(struct run_opts *o, struct guest_run *g, char *err, size_t err
 	char why[200];
 
 	memset(g, 0, sizeof(*g));
-	if (read_image(o->guest_path, &g->image, &mc.image_len, err, errlen))
+	if (!o->guest_path) {
+		mc.image = rv_default_guest;
+		mc.image_len = rv_default_guest_len;
+		o->guest_path = "the built-in shootdown guest";
+	} else if (read_image(o->guest_path, &g->image, &mc.image_len, err, errlen)) {
 		return -1;
-	mc.image = g->image;
+	} else {
+		mc.image = g->image;
+	}
 	g->machine = rv_machine_create(&mc, why, sizeof(why));
 	if (!g->machine) {
 		snprintf(err, errlen, "%s: %s", o->guest_path, why);

@@ -26,11 +26,12 @@ static void usage(FILE *out)
 		"usage: reqvisor run [GUEST.elf | --synthetic] [options]\n"
 		"\n"
 		"Runs a guest on software vCPUs: a static x86-64 ELF executable written\n"
-		"to docs/guest-abi.md on the software CPU, or (without GUEST, or with\n"
-		"--synthetic) the synthetic guest, a script per vCPU that posts flush\n"
-		"requests to its peers.\n"
+		"to docs/guest-abi.md on the software CPU (without GUEST, the built-in\n"
+		"shootdown guest: vCPUs remap shared pages, flush with INVLPG and IPIs,\n"
+		"and check they never see stale contents), or with --synthetic the\n"
+		"synthetic guest, a script per vCPU that posts flush requests to its peers.\n"
 		"\n"
-		"  --synthetic           run the synthetic guest (the default without GUEST)\n"
+		"  --synthetic           run the synthetic guest (--script implies it)\n"
 		"  --mem SIZE            guest RAM, e.g. 256M or 1G (default 256M; at least\n"
 		"                        16M, a multiple of 2M)\n"
 		"  --vendor V            vmx (GenuineIntel, VMCALL) or svm (AuthenticAMD,\n"
@@ -206,6 +207,7 @@ static int parse_one(int c, const char *arg, struct run_opts *o)
 		cfg->faults = arg;
 		return 0;
 	case 'S':
+		o->synthetic = true;
 		o->script = arg;
 		return 0;
 	case 'r':
@@ -357,7 +359,9 @@ static int cmd_run(int argc, char **argv)
 
 	if (rc)
 		return rc;
-	return o.guest_path ? run_guest(&o) : run_synthetic(&o);
+	/* The synthetic guest on request; otherwise an ELF guest, the
+	 * embedded shootdown when none is named. */
+	return o.synthetic ? run_synthetic(&o) : run_guest(&o);
 }
 
 int main(int argc, char **argv)
