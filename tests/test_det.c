@@ -224,8 +224,9 @@ START_TEST(benign_faults_keep_the_run_finishing)
 	struct test_vm t = test_vm_create(cfg, rv_synthetic_default_script, 10);
 
 	ck_assert_int_eq(rv_vm_run(t.vm), 0);
+	/* Every benign point was armed above and must have fired. */
 	for (int f = 0; f < RV_NR_FAULTS; f++)
-		if (f != RV_FAULT_ENTRY_NO_RECHECK)
+		if (rv_fault_class(f) == RV_FAULT_BENIGN)
 			ck_assert_msg(rv_vm_fault_fired(t.vm, f) > 0, "%s never fired",
 				      rv_fault_name(f));
 	ck_assert_uint_eq(rv_vm_stat(t.vm, RV_STAT_kicks_dropped),
