@@ -11,6 +11,7 @@
 
 #define EXIT_GUEST_FAILED 1
 #define EXIT_USAGE	  2
+#define EXIT_ORACLE	  3
 
 struct run_opts {
 	struct rv_vm_config cfg;
@@ -25,6 +26,7 @@ struct run_opts {
 	uint64_t mem_size;
 	bool vendor_amd;
 	bool console_prefix;
+	int oracle; /* enum rv_oracle_mode */
 	bool quiet;
 };
 

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* `reqvisor run GUEST.elf`: the image, the machine, and the verdict. */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,6 +51,7 @@ int guest_prepare(struct run_opts *o, struct guest_run *g, char *err, size_t err
 		.nr_nodes = o->cfg.nr_nodes,
 		.vendor_amd = o->vendor_amd,
 		.console_prefix = o->console_prefix,
+		.oracle = (enum rv_oracle_mode)o->oracle,
 		.set_rounds = o->rounds_set,
 		.set_pages = o->pages_set,
 		.set_seed = o->seed_set,
@@ -93,12 +95,19 @@ int guest_verdict(void *ctx, struct rv_vm *vm, int result)
 {
 	struct guest_run *g = ctx;
 	const char *failure = rv_machine_failure(g->machine);
+	const char *violation;
+	uint64_t violations = rv_machine_violations(g->machine, &violation);
 	uint32_t status;
 	bool exited;
 
 	rv_machine_flush_console(vm);
 	exited = rv_machine_exited(g->machine, &status);
 	fflush(stdout);
+	if (violations) {
+		fprintf(stderr, "reqvisor: %s (%" PRIu64 " violations in all)\n", violation,
+			violations);
+		return EXIT_ORACLE;
+	}
 	if (failure) {
 		fprintf(stderr, "reqvisor: %s\n", failure);
 		return EXIT_GUEST_FAILED;

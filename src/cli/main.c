@@ -18,6 +18,7 @@
 #include "reqvisor/synthetic.h"
 #include "reqvisor/vm.h"
 #include "cli.h"
+#include "machine/machine.h"
 #include "summary.h"
 
 static void usage(FILE *out)
@@ -38,6 +39,8 @@ static void usage(FILE *out)
 		"                        VMMCALL); default vmx\n"
 		"  --console-prefix      prefix each console line with its vCPU index\n"
 		"  --pages N             the guest's configuration block: pages (default 64)\n"
+		"  --oracle MODE         off, sample (every 64th TLB hit checked, the default)\n"
+		"                        or full (every hit): docs/oracle.md\n"
 		"  --vcpus N             vCPUs (1-4096, default 16)\n"
 		"  --pcpus N             pCPUs (1-1024, default: host CPUs)\n"
 		"  --topology NxM        declare N NUMA nodes of M pCPUs each\n"
@@ -53,7 +56,7 @@ static void usage(FILE *out)
 		"  --quiet               print no summary\n"
 		"\n"
 		"Exit status: 0 the guest passed, 1 it failed, triple-faulted or hung,\n"
-		"2 bad usage or input.\n",
+		"2 bad usage or input, 3 the oracle found a violation.\n",
 		RV_DEFAULT_SLICE);
 }
 
@@ -128,7 +131,16 @@ static int parse_topology(const char *s, struct rv_vm_config *cfg)
 	return 0;
 }
 
-enum { OPT_SYNTHETIC = 256, OPT_NO_PIN, OPT_QUIET, OPT_MEM, OPT_VENDOR, OPT_PREFIX, OPT_PAGES };
+enum {
+	OPT_SYNTHETIC = 256,
+	OPT_NO_PIN,
+	OPT_QUIET,
+	OPT_MEM,
+	OPT_VENDOR,
+	OPT_PREFIX,
+	OPT_PAGES,
+	OPT_ORACLE
+};
 
 static const struct option long_opts[] = {
 	{ "synthetic", no_argument, NULL, OPT_SYNTHETIC },
@@ -148,6 +160,7 @@ static const struct option long_opts[] = {
 	{ "vendor", required_argument, NULL, OPT_VENDOR },
 	{ "console-prefix", no_argument, NULL, OPT_PREFIX },
 	{ "pages", required_argument, NULL, OPT_PAGES },
+	{ "oracle", required_argument, NULL, OPT_ORACLE },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -171,6 +184,16 @@ static int parse_one(int c, const char *arg, struct run_opts *o)
 		return 0;
 	case OPT_PREFIX:
 		o->console_prefix = true;
+		return 0;
+	case OPT_ORACLE:
+		if (!strcmp(arg, "off"))
+			o->oracle = RV_ORACLE_OFF;
+		else if (!strcmp(arg, "sample"))
+			o->oracle = RV_ORACLE_SAMPLE;
+		else if (!strcmp(arg, "full"))
+			o->oracle = RV_ORACLE_FULL;
+		else
+			return bad("--oracle takes off, sample or full, not '%s'", arg);
 		return 0;
 	case OPT_PAGES:
 		o->pages_set = true;
@@ -250,6 +273,7 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 	o->rounds = 1000;
 	o->mem_size = 256ull << 20;
 	o->pages = 64;
+	o->oracle = RV_ORACLE_SAMPLE;
 	o->script = rv_synthetic_default_script;
 	int c;
 

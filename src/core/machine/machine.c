@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The machine (machine.h): boot, the vCPU's CPU and APIC, and run. */
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -58,6 +59,8 @@ struct rv_machine *rv_machine_create(const struct rv_machine_config *cfg, char *
 		return NULL;
 	}
 	m->cfg = *cfg;
+	if (!m->cfg.oracle_period)
+		m->cfg.oracle_period = 64;
 	m->console = cfg->console ? cfg->console : stdout;
 	pthread_mutex_init(&m->console_lock, NULL);
 	pthread_mutex_init(&m->tlb_lock, NULL);
@@ -88,6 +91,12 @@ bool rv_machine_exited(const struct rv_machine *m, uint32_t *status)
 {
 	*status = atomic_load(&m->exit_status);
 	return atomic_load(&m->exited);
+}
+
+uint64_t rv_machine_violations(const struct rv_machine *m, const char **report)
+{
+	*report = m->violation;
+	return atomic_load(&m->violations);
 }
 
 const char *rv_machine_failure(const struct rv_machine *m)
@@ -267,6 +276,8 @@ static void machine_stats_json(struct rv_vcpu *v, FILE *out)
 	struct machine_vcpu *mv = v->backend_data;
 
 	rv_cpu_stats_json(&mv->cpu, out);
+	fprintf(out, ", \"oracle_checks\": %" PRIu64 ", \"oracle_stale\": %" PRIu64,
+		mv->oracle_checks, mv->oracle_stale);
 }
 
 const struct rv_backend_ops rv_machine_backend = {

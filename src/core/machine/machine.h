@@ -26,7 +26,9 @@ struct rv_machine_config {
 	bool vendor_amd;
 	bool console_prefix;	     /* "[3] " before each console line of vCPU 3 */
 	unsigned tlb_sets, tlb_ways; /* per pCPU; 0: 256 sets of 8 ways */
-	FILE *console;		     /* NULL: stdout */
+	enum rv_oracle_mode { RV_ORACLE_OFF, RV_ORACLE_SAMPLE, RV_ORACLE_FULL } oracle;
+	unsigned oracle_period; /* sample mode: every Nth TLB hit (0: 64) */
+	FILE *console;		/* NULL: stdout */
 	/* The guest's .rvconfig block: the fields given here replace the
 	 * image's own values; the others keep them. */
 	bool set_rounds, set_pages, set_seed;
@@ -44,6 +46,8 @@ extern const struct rv_backend_ops rv_machine_backend;
 
 /* Whether the guest wrote its exit status to port 0xf4, and the status. */
 bool rv_machine_exited(const struct rv_machine *m, uint32_t *status);
+/* Oracle violations, and the first one's report. */
+uint64_t rv_machine_violations(const struct rv_machine *m, const char **report);
 /* The first triple fault's report, or NULL. */
 const char *rv_machine_failure(const struct rv_machine *m);
 struct rv_vm;

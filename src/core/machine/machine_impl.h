@@ -15,6 +15,23 @@
 #include "reqvisor/vcpu.h"
 
 #define CONSOLE_LINE 256
+#define RV_INVAL_LOG 64
+
+/* A completed guest invalidation, for the oracle. */
+enum rv_inval_kind {
+	RV_INVAL_ADDR,	    /* INVLPG: the address, current PCID and globals */
+	RV_INVAL_ADDR_PCID, /* INVPCID 0: the address in a PCID, not globals */
+	RV_INVAL_PCID,	    /* MOV CR3, INVPCID 1: a PCID's non-global entries */
+	RV_INVAL_NONGLOBAL, /* INVPCID 3 */
+	RV_INVAL_ALL,	    /* INVPCID 2, CR0/CR4 changes */
+};
+
+struct rv_inval {
+	uint64_t time;
+	uint64_t addr;
+	uint16_t pcid;
+	uint8_t kind;
+};
 
 struct rv_machine {
 	struct rv_machine_config cfg;
@@ -32,6 +49,8 @@ struct rv_machine {
 	unsigned tlb_sets, tlb_ways;
 	_Atomic uint64_t tlb_time; /* the logical time of insertions */
 	pthread_mutex_t tlb_lock;  /* making the array */
+	_Atomic uint64_t violations;
+	char violation[400]; /* the first one's report */
 };
 
 struct machine_vcpu {
@@ -42,6 +61,9 @@ struct machine_vcpu {
 	struct rv_tlb *tlb; /* the TLB of the pCPU the vCPU is loaded on */
 	uint16_t vpid;	    /* its fixed tag: index + 1 (0 is the host's) */
 	int last_pcpu;
+	uint64_t oracle_hits, oracle_checks, oracle_stale;
+	struct rv_inval inval[RV_INVAL_LOG];
+	unsigned inval_next;
 	char line[CONSOLE_LINE];
 	unsigned line_len;
 	/* Accesses to guest-physical addresses outside RAM read and write
@@ -54,6 +76,11 @@ void rv_machine_tlb_load(struct machine_vcpu *mv);
 uint8_t *rv_machine_translate(void *ctx, uint64_t gva, enum rv_access kind, uint32_t *pf);
 void rv_machine_tlb_event(void *ctx, struct rv_cpu *c, enum rv_tlb_event ev, uint64_t addr,
 			  uint64_t pcid);
+
+struct rv_walk_ctx;
+void rv_oracle_log(struct machine_vcpu *mv, enum rv_inval_kind kind, uint64_t addr, uint16_t pcid);
+void rv_oracle_check(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_entry *e,
+		     const struct rv_walk_ctx *wc);
 void rv_machine_send_ipi(void *ctx, uint32_t from, const struct rv_x2apic_ipi *ipi);
 void rv_machine_hypercall(struct machine_vcpu *mv);
 

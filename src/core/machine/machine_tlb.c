@@ -73,11 +73,11 @@ static _Atomic uint64_t *table_entry(void *phys, uint64_t gpa)
 	return (gpa & 7) ? NULL : (_Atomic uint64_t *)rv_gpa_hva(phys, gpa);
 }
 
-static int walk(struct machine_vcpu *mv, uint64_t gva, enum rv_access kind, struct rv_walk *r,
-		uint32_t *pf)
+static void walk_ctx(const struct machine_vcpu *mv, struct rv_walk_ctx *w)
 {
 	const struct rv_cpu *c = &mv->cpu;
-	struct rv_walk_ctx w = {
+
+	*w = (struct rv_walk_ctx){
 		.phys = mv->m->mem,
 		.entry = table_entry,
 		.cr3 = c->cr3,
@@ -89,11 +89,33 @@ static int walk(struct machine_vcpu *mv, uint64_t gva, enum rv_access kind, stru
 		.ac = c->rflags & RFLAGS_AC,
 		.maxphyaddr = 52,
 	};
+}
+
+static int walk(struct machine_vcpu *mv, uint64_t gva, enum rv_access kind, struct rv_walk *r,
+		uint32_t *pf)
+{
+	struct rv_walk_ctx w;
 	enum rv_walk_access a = kind == RV_ACCESS_WRITE	  ? RV_WALK_WRITE
 				: kind == RV_ACCESS_FETCH ? RV_WALK_FETCH
 							  : RV_WALK_READ;
 
+	walk_ctx(mv, &w);
 	return rv_walk(&w, gva, a, r, pf);
+}
+
+/* Every hit in full mode, every Nth in sample mode (DESIGN §5). */
+static void oracle(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_entry *e)
+{
+	const struct rv_machine_config *cfg = &mv->m->cfg;
+	struct rv_walk_ctx w;
+
+	if (cfg->oracle == RV_ORACLE_OFF)
+		return;
+	if (cfg->oracle == RV_ORACLE_SAMPLE && mv->oracle_hits++ % cfg->oracle_period)
+		return;
+	walk_ctx(mv, &w);
+	w.peek = true;
+	rv_oracle_check(mv, gva, e, &w);
 }
 
 static void fill(struct machine_vcpu *mv, uint64_t gva, const struct rv_walk *r, uint32_t frame)
@@ -122,12 +144,14 @@ uint8_t *rv_machine_translate(void *ctx, uint64_t gva, enum rv_access kind, uint
 	if (e && hit_allowed(mv, e, kind)) {
 		uint64_t hpa = rv_tlb_entry_translate(e, gva);
 
+		oracle(mv, gva, e);
 		return rv_frame_hva(mem, (uint32_t)(hpa >> RV_PAGE_SHIFT)) + (hpa & 4095);
 	}
 	if (walk(mv, gva, kind, &r, pf)) {
 		/* As on hardware, a #PF removes the entries for the address. */
 		if (mv->tlb)
 			rv_tlb_flush_addr(mv->tlb, mv->vpid, current_pcid(&mv->cpu), gva, false);
+		rv_oracle_log(mv, RV_INVAL_ADDR, gva, current_pcid(&mv->cpu));
 		return NULL;
 	}
 	uint32_t frame = rv_gpa_frame(mem, r.gpa);
@@ -153,24 +177,31 @@ void rv_machine_tlb_event(void *ctx, struct rv_cpu *c, enum rv_tlb_event ev, uin
 	case RV_TLB_INVLPG: /* the address in the current PCID, and its globals */
 		if (!RV_FAULT_HIT(&mv->vcpu->vm->faults, TLB_SKIP_INVLPG))
 			rv_tlb_flush_addr(tlb, mv->vpid, current_pcid(c), addr, false);
+		rv_oracle_log(mv, RV_INVAL_ADDR, addr, current_pcid(c));
 		return;
 	case RV_TLB_MOV_CR3: /* the new PCID's non-global entries, unless bit 63 */
-		if (!addr)
+		if (!addr) {
 			rv_tlb_flush_nonglobal(tlb, mv->vpid, p);
+			rv_oracle_log(mv, RV_INVAL_PCID, 0, p);
+		}
 		return;
 	case RV_TLB_INVPCID:
 		switch (pcid >> 62) {
 		case 0:
 			rv_tlb_flush_addr(tlb, mv->vpid, p, addr, true);
+			rv_oracle_log(mv, RV_INVAL_ADDR_PCID, addr, p);
 			return;
 		case 1:
 			rv_tlb_flush_nonglobal(tlb, mv->vpid, p);
+			rv_oracle_log(mv, RV_INVAL_PCID, 0, p);
 			return;
 		case 2:
 			rv_tlb_flush_tag(tlb, mv->vpid, RV_TLB_ANY_PCID);
+			rv_oracle_log(mv, RV_INVAL_ALL, 0, 0);
 			return;
 		default:
 			rv_tlb_flush_nonglobal(tlb, mv->vpid, RV_TLB_ANY_PCID);
+			rv_oracle_log(mv, RV_INVAL_NONGLOBAL, 0, 0);
 			return;
 		}
 	default:
@@ -178,6 +209,7 @@ void rv_machine_tlb_event(void *ctx, struct rv_cpu *c, enum rv_tlb_event ev, uin
 		 * every entry means: flush them all, globals too (more than the
 		 * SDM requires for some bits, never less). */
 		rv_tlb_flush_tag(tlb, mv->vpid, RV_TLB_ANY_PCID);
+		rv_oracle_log(mv, RV_INVAL_ALL, 0, 0);
 		return;
 	}
 }

@@ -122,7 +122,7 @@ int rv_walk(const struct rv_walk_ctx *ctx, uint64_t gva, enum rv_walk_access acc
 	for (;;) {
 		int rc = walk_once(ctx, gva, access, out, pfec);
 
-		if (rc || set_accessed_dirty(ctx, out, access))
+		if (rc || ctx->peek || set_accessed_dirty(ctx, out, access))
 			return rc;
 	}
 }

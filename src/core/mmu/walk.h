@@ -39,6 +39,7 @@ struct rv_walk_ctx {
 	bool wp, nxe, smep, smap;
 	bool user; /* the access is made at CPL 3 */
 	bool ac;   /* RFLAGS.AC, for SMAP */
+	bool peek; /* the oracle's walk: set no accessed or dirty bit */
 	unsigned maxphyaddr;
 };
 

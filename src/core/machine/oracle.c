@@ -1,0 +1,119 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The oracle (DESIGN §5, docs/oracle.md). A translation used from the TLB is
+ * stale when a fresh walk of the guest's page tables gives another frame or
+ * fewer rights. Staleness is legal until the guest completes an invalidation
+ * that covers the entry; each vCPU logs its completed invalidations with the
+ * logical time of the TLB, and a stale hit on an entry inserted before a
+ * covering invalidation is a guest-visible violation.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "machine_impl.h"
+#include "mmu/walk.h"
+#include "sched/pcpu.h"
+
+void rv_oracle_log(struct machine_vcpu *mv, enum rv_inval_kind kind, uint64_t addr, uint16_t pcid)
+{
+	struct rv_inval *i = &mv->inval[mv->inval_next++ % RV_INVAL_LOG];
+
+	i->time = atomic_fetch_add_explicit(&mv->m->tlb_time, 1, memory_order_relaxed);
+	i->kind = kind;
+	i->addr = addr & ~4095ull;
+	i->pcid = pcid;
+}
+
+static bool covers(const struct rv_inval *i, const struct rv_tlb_info *e)
+{
+	bool same_page = i->addr == e->in;
+	bool same_pcid = i->pcid == e->tag.pcid;
+	bool global = e->fill.global;
+
+	switch (i->kind) {
+	case RV_INVAL_ADDR: /* INVLPG */
+		return same_page && (same_pcid || global);
+	case RV_INVAL_ADDR_PCID: /* INVPCID 0 */
+		return same_page && same_pcid && !global;
+	case RV_INVAL_PCID: /* MOV CR3, INVPCID 1 */
+		return same_pcid && !global;
+	case RV_INVAL_NONGLOBAL: /* INVPCID 3 */
+		return !global;
+	default: /* INVPCID 2, CR0/CR4 changes */
+		return true;
+	}
+}
+
+/* The newest logged invalidation after the entry's insertion covering it. */
+static const struct rv_inval *covering(const struct machine_vcpu *mv, const struct rv_tlb_info *e)
+{
+	unsigned n = mv->inval_next < RV_INVAL_LOG ? mv->inval_next : RV_INVAL_LOG;
+
+	for (unsigned k = 1; k <= n; k++) {
+		const struct rv_inval *i = &mv->inval[(mv->inval_next - k) % RV_INVAL_LOG];
+
+		if (i->time <= e->fill.time)
+			return NULL;
+		if (covers(i, e))
+			return i;
+	}
+	return NULL;
+}
+
+static const char *const inval_names[] = {
+	[RV_INVAL_ADDR] = "INVLPG",
+	[RV_INVAL_ADDR_PCID] = "INVPCID 0",
+	[RV_INVAL_PCID] = "MOV CR3/INVPCID 1",
+	[RV_INVAL_NONGLOBAL] = "INVPCID 3",
+	[RV_INVAL_ALL] = "a flush of all",
+};
+
+static void report(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_info *e,
+		   const struct rv_walk *fresh, bool fresh_ok, const struct rv_inval *i)
+{
+	struct rv_machine *m = mv->m;
+	struct rv_pcpu *p = atomic_load_explicit(&mv->vcpu->pcpu, memory_order_relaxed);
+	char fresh_text[64];
+
+	if (fresh_ok)
+		snprintf(fresh_text, sizeof(fresh_text), "GPA %#" PRIx64 "%s", fresh->page_gpa,
+			 fresh->writable ? " writable" : " read-only");
+	else
+		snprintf(fresh_text, sizeof(fresh_text), "no translation (#PF)");
+	pthread_mutex_lock(&m->console_lock);
+	if (!m->violation[0])
+		snprintf(m->violation, sizeof(m->violation),
+			 "oracle: vCPU %u on pCPU %u used a stale translation of %#" PRIx64
+			 ": cached frame %#" PRIx64 " (inserted at time %" PRIu64
+			 "), page tables now give %s; %s of %#" PRIx64 " at time %" PRIu64
+			 " had covered it; seed %" PRIu64,
+			 mv->vcpu->index, p ? p->index : 0, gva, e->fill.out, e->fill.time,
+			 fresh_text, inval_names[i->kind], i->addr, i->time,
+			 rv_vm_config(mv->vcpu->vm)->seed);
+	pthread_mutex_unlock(&m->console_lock);
+	atomic_fetch_add(&m->violations, 1);
+}
+
+/* Check a TLB hit about to be used for @gva. */
+void rv_oracle_check(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_entry *entry,
+		     const struct rv_walk_ctx *wc)
+{
+	struct rv_tlb_info e;
+	struct rv_walk fresh;
+	uint32_t pfec;
+
+	mv->oracle_checks++;
+	rv_tlb_decode(entry, &e);
+	bool ok = rv_walk(wc, gva, RV_WALK_READ, &fresh, &pfec) == 0;
+	uint32_t frame = ok ? rv_gpa_frame(mv->m->mem, fresh.gpa) : RV_NO_FRAME;
+	bool same = ok && (uint64_t)frame << RV_PAGE_SHIFT == (e.fill.out & ~4095ull) &&
+		    (fresh.writable || !(e.fill.perm & RV_TLB_W));
+
+	if (same)
+		return;
+	mv->oracle_stale++;
+	const struct rv_inval *i = covering(mv, &e);
+
+	if (i)
+		report(mv, gva, &e, &fresh, ok, i);
+}
