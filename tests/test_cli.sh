@@ -49,6 +49,9 @@ expect 2 "must be at least 16 MiB" -- run "$mini" --mem 8M
 expect 2 "mem takes a size" -- run "$mini" --mem lots
 expect 2 "vendor takes vmx or svm" -- run "$mini" --vendor arm
 expect 2 "one guest image at a time" -- run "$mini" "$mini"
+expect 2 "tlb takes SETSxWAYS" -- run "$mini" --tlb 100x8
+expect 2 "oracle takes off, sample or full" -- run "$mini" --oracle most
+expect 0 "all 2" -- run "$mini" --vcpus 2 --tlb 1x1 --oracle full
 expect 2 "synthetic runs no guest image" -- run --synthetic "$mini"
 expect 0 "^\[3\] vcpu 3" -- run "$mini" --vcpus 4 --console-prefix --quiet
 expect 0 "all 2" -- run "$mini" --vcpus 2 --executor deterministic --vendor svm

@@ -94,6 +94,10 @@ bool rv_vcpu_make_vcpus_request_mask(struct rv_vcpu *self, uint32_t req,
  * WAIT broadcasts wait for the walk to end. */
 void rv_vcpu_begin_walk(struct rv_vcpu *vcpu, uint32_t steps);
 
+/* How many vCPUs are live (not done), halted, and loaded on a pCPU now:
+ * a snapshot for progress lines, read without stopping anything. */
+void rv_vm_vcpu_counts(struct rv_vm *vm, uint32_t *live, uint32_t *halted, uint32_t *loaded);
+
 /* Statistics. */
 void rv_vm_stats_json(struct rv_vm *vm, FILE *out);
 uint64_t rv_vm_stat(struct rv_vm *vm, enum rv_stat_id id);

@@ -27,6 +27,7 @@ struct run_opts {
 	bool vendor_amd;
 	bool console_prefix;
 	int oracle; /* enum rv_oracle_mode */
+	unsigned tlb_sets, tlb_ways;
 	bool quiet;
 };
 

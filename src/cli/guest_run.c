@@ -52,6 +52,8 @@ int guest_prepare(struct run_opts *o, struct guest_run *g, char *err, size_t err
 		.vendor_amd = o->vendor_amd,
 		.console_prefix = o->console_prefix,
 		.oracle = (enum rv_oracle_mode)o->oracle,
+		.tlb_sets = o->tlb_sets,
+		.tlb_ways = o->tlb_ways,
 		.set_rounds = o->rounds_set,
 		.set_pages = o->pages_set,
 		.set_seed = o->seed_set,

@@ -18,6 +18,7 @@
 #include "reqvisor/synthetic.h"
 #include "reqvisor/vm.h"
 #include "cli.h"
+#include "progress.h"
 #include "machine/machine.h"
 #include "summary.h"
 
@@ -39,6 +40,7 @@ static void usage(FILE *out)
 		"                        VMMCALL); default vmx\n"
 		"  --console-prefix      prefix each console line with its vCPU index\n"
 		"  --pages N             the guest's configuration block: pages (default 64)\n"
+		"  --tlb SETSxWAYS       each pCPU's TLB (default 256x8)\n"
 		"  --oracle MODE         off, sample (every 64th TLB hit checked, the default)\n"
 		"                        or full (every hit): docs/oracle.md\n"
 		"  --vcpus N             vCPUs (1-4096, default 16)\n"
@@ -118,6 +120,26 @@ static int parse_size(const char *s, uint64_t *out)
 	return 0;
 }
 
+static bool power_of_two(unsigned v)
+{
+	return v && !(v & (v - 1));
+}
+
+/* The per-pCPU TLB's geometry (src/core/mmu/tlb.h limits). */
+static int parse_tlb(const char *s, struct run_opts *o)
+{
+	unsigned sets, ways;
+	char extra;
+
+	if (sscanf(s, "%ux%u%c", &sets, &ways, &extra) != 2 || !power_of_two(sets) ||
+	    !power_of_two(ways) || sets > (1u << 20) || ways > 64 ||
+	    (uint64_t)sets * ways > (1u << 22))
+		return -1;
+	o->tlb_sets = sets;
+	o->tlb_ways = ways;
+	return 0;
+}
+
 static int parse_topology(const char *s, struct rv_vm_config *cfg)
 {
 	uint32_t nodes, per;
@@ -139,7 +161,8 @@ enum {
 	OPT_VENDOR,
 	OPT_PREFIX,
 	OPT_PAGES,
-	OPT_ORACLE
+	OPT_ORACLE,
+	OPT_TLB
 };
 
 static const struct option long_opts[] = {
@@ -161,6 +184,7 @@ static const struct option long_opts[] = {
 	{ "console-prefix", no_argument, NULL, OPT_PREFIX },
 	{ "pages", required_argument, NULL, OPT_PAGES },
 	{ "oracle", required_argument, NULL, OPT_ORACLE },
+	{ "tlb", required_argument, NULL, OPT_TLB },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -185,6 +209,12 @@ static int parse_one(int c, const char *arg, struct run_opts *o)
 	case OPT_PREFIX:
 		o->console_prefix = true;
 		return 0;
+	case OPT_TLB:
+		return parse_tlb(arg, o)
+			       ? bad("--tlb takes SETSxWAYS, powers of two with at most "
+				     "1048576 sets, 64 ways and 4194304 entries, not '%s'",
+				     arg)
+			       : 0;
 	case OPT_ORACLE:
 		if (!strcmp(arg, "off"))
 			o->oracle = RV_ORACLE_OFF;
@@ -314,10 +344,13 @@ static int run_vm(struct run_opts *o, struct rv_vm *vm, int (*verdict)(void *, s
 		  void *ctx)
 {
 	struct run_summary sum;
+	struct progress prog;
 	int result, rc;
 
 	summary_start(&sum, vm);
+	progress_start(&prog, vm, !o->quiet);
 	result = rv_vm_run(vm);
+	progress_stop(&prog);
 	summary_stop(&sum, vm, result);
 	rc = verdict(ctx, vm, result);
 	if (!o->quiet)

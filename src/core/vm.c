@@ -282,6 +282,17 @@ void rv_vm_stop(struct rv_vm *vm)
 	end_run(vm, RV_VM_FINISHED);
 }
 
+void rv_vm_vcpu_counts(struct rv_vm *vm, uint32_t *live, uint32_t *halted, uint32_t *loaded)
+{
+	uint32_t n = 0;
+
+	for (uint32_t i = 0; i < vm->nr_pcpus; i++)
+		n += atomic_load_explicit(&vm->pcpus[i]->loaded, memory_order_relaxed);
+	*live = atomic_load(&vm->nr_live);
+	*halted = atomic_load(&vm->nr_blocked);
+	*loaded = n;
+}
+
 const struct rv_vm_config *rv_vm_config(const struct rv_vm *vm)
 {
 	return &vm->cfg;

@@ -13,6 +13,7 @@ static void vcpu_load(struct rv_pcpu *p, struct rv_vcpu *v)
 	struct rv_pcpu *last = v->last_pcpu;
 
 	p->cur = v;
+	atomic_store_explicit(&p->loaded, 1, memory_order_relaxed);
 	if (v->was_blocked) {
 		v->was_blocked = 0;
 		rv_count(&v->stat[RV_STAT_wakeups], 1);
@@ -31,6 +32,7 @@ static void vcpu_put(struct rv_pcpu *p, struct rv_vcpu *v)
 	p->vm->vendor.vcpu_put(v);
 	v->last_pcpu = p;
 	p->cur = NULL;
+	atomic_store_explicit(&p->loaded, 0, memory_order_relaxed);
 }
 
 static struct rv_vcpu *pick(struct rv_pcpu *p)

@@ -30,7 +30,8 @@ struct rv_pcpu {
 	int host_cpu;
 	uint32_t ipi_delay; /* deterministic executor: steps until a delayed IPI */
 	struct rv_vm *vm;
-	struct rv_vcpu *cur; /* the loaded vCPU; only this pCPU's thread writes it */
+	struct rv_vcpu *cur;	 /* the loaded vCPU; only this pCPU's thread writes it */
+	_Atomic uint32_t loaded; /* cur != NULL, for readers on other threads */
 	struct rv_runqueue rq;
 	struct rv_waitset ws; /* the loaded vCPU's WAIT broadcast */
 	pthread_t thread;
