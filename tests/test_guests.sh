@@ -8,6 +8,8 @@ set -u
 rv=$1 elf=$2 name=$3
 shift 3
 counts=${*:-1 2 8 64}
+# Sanitizer runs take fewer vCPUs: RV_GUEST_COUNTS="1 2 8".
+counts=${RV_GUEST_COUNTS:-$counts}
 fails=0 passes=0
 
 run() { # run WANT_STATUS ARGS...
