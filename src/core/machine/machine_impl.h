@@ -23,7 +23,8 @@ enum rv_inval_kind {
 	RV_INVAL_ADDR_PCID, /* INVPCID 0: the address in a PCID, not globals */
 	RV_INVAL_PCID,	    /* MOV CR3, INVPCID 1: a PCID's non-global entries */
 	RV_INVAL_NONGLOBAL, /* INVPCID 3 */
-	RV_INVAL_ALL,	    /* INVPCID 2, CR0/CR4 changes */
+	RV_INVAL_ALL,	    /* INVPCID 2, CR4.PGE changes, CR4.PCIDE 1 to 0 */
+	RV_INVAL_ALL_PCID,  /* CR4.PAE changes, SMEP 0 to 1: a PCID, globals too */
 };
 
 struct rv_inval {

@@ -16,6 +16,8 @@
 #include "vm_impl.h"
 
 #define CR0_WP	  (1ull << 16)
+#define CR0_PG	  (1ull << 31)
+#define CR4_PAE	  (1ull << 5)
 #define CR4_PGE	  (1ull << 7)
 #define CR4_PCIDE (1ull << 17)
 #define CR4_SMEP  (1ull << 20)
@@ -163,6 +165,28 @@ uint8_t *rv_machine_translate(void *ctx, uint64_t gva, enum rv_access kind, uint
 	return rv_frame_hva(mem, frame) + (r.gpa & 4095);
 }
 
+/*
+ * MOV to CR4 (SDM vol. 3A §4.10.4.1): changing PGE, or PCIDE from 1 to 0,
+ * invalidates everything, globals included; changing PAE, or SMEP from 0 to
+ * 1, the current PCID's entries. Other bits invalidate nothing: the rights
+ * an entry caches are checked against the current CR0.WP, SMEP and SMAP on
+ * every hit.
+ */
+static void cr4_changed(struct machine_vcpu *mv, uint64_t old, uint64_t now)
+{
+	uint64_t diff = old ^ now;
+
+	if ((diff & CR4_PGE) || ((old & CR4_PCIDE) && !(now & CR4_PCIDE))) {
+		rv_tlb_flush_tag(mv->tlb, mv->vpid, RV_TLB_ANY_PCID);
+		rv_oracle_log(mv, RV_INVAL_ALL, 0, 0);
+	} else if ((diff & CR4_PAE) || ((now & CR4_SMEP) && !(old & CR4_SMEP))) {
+		uint16_t pcid = current_pcid(&mv->cpu);
+
+		rv_tlb_flush_tag(mv->tlb, mv->vpid, pcid);
+		rv_oracle_log(mv, RV_INVAL_ALL_PCID, 0, pcid);
+	}
+}
+
 /* What the guest's own invalidations remove (SDM vol. 3A §4.10.4). */
 void rv_machine_tlb_event(void *ctx, struct rv_cpu *c, enum rv_tlb_event ev, uint64_t addr,
 			  uint64_t pcid)
@@ -204,12 +228,14 @@ void rv_machine_tlb_event(void *ctx, struct rv_cpu *c, enum rv_tlb_event ev, uin
 			rv_oracle_log(mv, RV_INVAL_NONGLOBAL, 0, 0);
 			return;
 		}
-	default:
-		/* CR0 and CR4 changes (PG, WP, PGE, PCIDE, SMEP, SMAP) change what
-		 * every entry means: flush them all, globals too (more than the
-		 * SDM requires for some bits, never less). */
-		rv_tlb_flush_tag(tlb, mv->vpid, RV_TLB_ANY_PCID);
-		rv_oracle_log(mv, RV_INVAL_ALL, 0, 0);
+	case RV_TLB_CR4:
+		cr4_changed(mv, addr, c->cr4);
+		return;
+	default: /* CR0: only clearing PG flushes (impossible in 64-bit mode) */
+		if ((addr & CR0_PG) && !(c->cr0 & CR0_PG)) {
+			rv_tlb_flush_tag(tlb, mv->vpid, RV_TLB_ANY_PCID);
+			rv_oracle_log(mv, RV_INVAL_ALL, 0, 0);
+		}
 		return;
 	}
 }

@@ -39,6 +39,8 @@ static bool covers(const struct rv_inval *i, const struct rv_tlb_info *e)
 		return same_pcid && !global;
 	case RV_INVAL_NONGLOBAL: /* INVPCID 3 */
 		return !global;
+	case RV_INVAL_ALL_PCID: /* visible to the PCID, globals included */
+		return same_pcid || global;
 	default: /* INVPCID 2, CR0/CR4 changes */
 		return true;
 	}
@@ -66,6 +68,7 @@ static const char *const inval_names[] = {
 	[RV_INVAL_PCID] = "MOV CR3/INVPCID 1",
 	[RV_INVAL_NONGLOBAL] = "INVPCID 3",
 	[RV_INVAL_ALL] = "a flush of all",
+	[RV_INVAL_ALL_PCID] = "a CR4 change",
 };
 
 static void report(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_info *e,
