@@ -69,48 +69,55 @@ static uint8_t *translate(struct rv_exec *x, uint64_t gva, enum rv_access kind, 
 	return p;
 }
 
+/*
+ * Guest memory is shared by every vCPU thread, so an access is a relaxed
+ * atomic: not a data race for the C memory model (other vCPUs' accesses are
+ * the guest's business), and on x86 the same plain MOV, whose TSO ordering is
+ * what the guest expects. Unaligned ones too: x86 makes them work, and the
+ * architecture only promises atomicity for aligned ones anyway.
+ */
 static uint64_t load(const uint8_t *p, unsigned size)
 {
-	uint8_t b;
-	uint16_t w;
-	uint32_t d;
-	uint64_t q;
-
 	switch (size) {
 	case 1:
-		memcpy(&b, p, 1);
-		return b;
+		return __atomic_load_n(p, __ATOMIC_RELAXED);
 	case 2:
-		memcpy(&w, p, 2);
-		return w;
+		return __atomic_load_n((const uint16_t *)p, __ATOMIC_RELAXED);
 	case 4:
-		memcpy(&d, p, 4);
-		return d;
+		return __atomic_load_n((const uint32_t *)p, __ATOMIC_RELAXED);
 	default:
-		memcpy(&q, p, 8);
-		return q;
+		return __atomic_load_n((const uint64_t *)p, __ATOMIC_RELAXED);
 	}
 }
 
 static void store(uint8_t *p, unsigned size, uint64_t v)
 {
-	uint8_t b = (uint8_t)v;
-	uint16_t w = (uint16_t)v;
-	uint32_t d = (uint32_t)v;
-
 	switch (size) {
 	case 1:
-		memcpy(p, &b, 1);
+		__atomic_store_n(p, (uint8_t)v, __ATOMIC_RELAXED);
 		return;
 	case 2:
-		memcpy(p, &w, 2);
+		__atomic_store_n((uint16_t *)p, (uint16_t)v, __ATOMIC_RELAXED);
 		return;
 	case 4:
-		memcpy(p, &d, 4);
+		__atomic_store_n((uint32_t *)p, (uint32_t)v, __ATOMIC_RELAXED);
 		return;
 	default:
-		memcpy(p, &v, 8);
+		__atomic_store_n((uint64_t *)p, v, __ATOMIC_RELAXED);
 	}
+}
+
+/* The bytes of a page-split access, one at a time, for the same reason. */
+static void load_bytes(uint8_t *dst, const uint8_t *src, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		dst[k] = __atomic_load_n(src + k, __ATOMIC_RELAXED);
+}
+
+static void store_bytes(uint8_t *dst, const uint8_t *src, unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		__atomic_store_n(dst + k, src[k], __ATOMIC_RELAXED);
 }
 
 uint8_t *rv_mem_ptr(struct rv_exec *x, uint64_t gva, unsigned size, enum rv_access kind, int *rc)
@@ -157,9 +164,9 @@ static int mem_read(struct rv_exec *x, uint64_t gva, unsigned size, enum rv_acce
 	rc = span(x, gva, size, kind, &p1, &p2, &first);
 	if (rc)
 		return rc;
-	memcpy(buf, p1, first);
+	load_bytes(buf, p1, first);
 	if (p2)
-		memcpy(buf + first, p2, size - first);
+		load_bytes(buf + first, p2, size - first);
 	uint64_t val = 0;
 
 	memcpy(&val, buf, size);
@@ -193,9 +200,9 @@ int rv_mem_write(struct rv_exec *x, uint64_t gva, unsigned size, uint64_t v)
 	if (rc)
 		return rc;
 	memcpy(buf, &v, 8);
-	memcpy(p1, buf, first);
+	store_bytes(p1, buf, first);
 	if (p2)
-		memcpy(p2, buf + first, size - first);
+		store_bytes(p2, buf + first, size - first);
 	return OP_OK;
 }
 
