@@ -14,6 +14,7 @@
 #include "mmu/walk.h"
 #include "reqvisor/request.h"
 #include "reqvisor/vm.h"
+#include "vm_impl.h"
 
 static uint8_t *phys_page(void *ctx, uint64_t gpa)
 {
@@ -148,20 +149,18 @@ static void set_boot_state(struct machine_vcpu *mv, const struct rv_boot_cpu *b)
 static int machine_vcpu_init(struct rv_vcpu *v)
 {
 	struct rv_machine *m = machine_of(v);
-	/* Over-aligned (the unbacked page, the APIC's line): not calloc. */
-	size_t size = (sizeof(struct machine_vcpu) + 4095) & ~(size_t)4095;
-	struct machine_vcpu *mv = aligned_alloc(4096, size);
+	/* From the vCPU's node's arena, zeroed and 64-byte aligned. */
+	struct machine_vcpu *mv = rv_node_zalloc(v->vm, v->node, sizeof(*mv));
 	struct rv_boot_cpu b;
 
 	if (!mv)
 		return -1;
-	memset(mv, 0, sizeof(*mv));
 	mv->m = m;
 	mv->vcpu = v;
 	mv->vpid = (uint16_t)(v->index + 1);
 	mv->last_pcpu = -1;
 	if (tlbs_init(m, rv_vm_nr_pcpus(v->vm))) {
-		free(mv);
+		rv_node_free(mv);
 		return -1;
 	}
 	rv_boot_cpu_state(&m->boot, v->index, rv_vm_nr_vcpus(v->vm), m->elf.entry, &b);
@@ -179,7 +178,7 @@ static void machine_vcpu_free(struct rv_vcpu *v)
 	if (!mv)
 		return;
 	rv_cpu_destroy(&mv->cpu);
-	free(mv);
+	rv_node_free(mv);
 	v->backend_data = NULL;
 }
 

@@ -69,7 +69,7 @@ struct machine_vcpu {
 	unsigned line_len;
 	/* Accesses to guest-physical addresses outside RAM read and write
 	 * here: no device lives there. */
-	_Alignas(4096) uint8_t unbacked[4096];
+	uint8_t unbacked[4096];
 };
 
 void rv_machine_cpu_hooks(struct machine_vcpu *mv);

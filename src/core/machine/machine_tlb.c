@@ -8,6 +8,7 @@
  * contiguous, and a TLB may always cache a smaller page). A miss, or a hit
  * whose rights do not cover the access, walks the guest's page tables.
  */
+#include <numa.h>
 #include <stdlib.h>
 
 #include "machine_impl.h"
@@ -37,6 +38,29 @@ static struct rv_tlb_tag tag_of(const struct machine_vcpu *mv)
 	return t;
 }
 
+/*
+ * A pCPU's TLB lives on its NUMA node. The machine owns it and outlives the
+ * VM (and the VM's arenas), so it comes from libnuma, not from an arena.
+ */
+static void *tlb_alloc(void *ctx, size_t size)
+{
+	struct rv_pcpu *p = ctx;
+	int nodes = numa_available() >= 0 ? numa_num_configured_nodes() : 0;
+
+	if (nodes <= 0)
+		return calloc(1, size);
+	return numa_alloc_onnode(size, p->node % nodes);
+}
+
+static void tlb_free(void *ctx, void *mem, size_t size)
+{
+	(void)ctx;
+	if (numa_available() >= 0 && numa_num_configured_nodes() > 0)
+		numa_free(mem, size);
+	else
+		free(mem);
+}
+
 /* The TLB of the pCPU the vCPU is loaded on, made on first use; a vCPU that
  * comes from another pCPU flushes its VPID here, since this TLB may hold its
  * entries from an earlier visit that its invalidations since did not reach
@@ -46,9 +70,10 @@ void rv_machine_tlb_load(struct machine_vcpu *mv)
 	struct rv_machine *m = mv->m;
 	struct rv_pcpu *p = atomic_load_explicit(&mv->vcpu->pcpu, memory_order_relaxed);
 	char err[128];
+	struct rv_tlb_allocator node = { tlb_alloc, tlb_free, p };
 
 	if (!m->tlb[p->index])
-		m->tlb[p->index] = rv_tlb_create(m->tlb_sets, m->tlb_ways, NULL, err, sizeof(err));
+		m->tlb[p->index] = rv_tlb_create(m->tlb_sets, m->tlb_ways, &node, err, sizeof(err));
 	mv->tlb = m->tlb[p->index];
 	if (mv->last_pcpu != (int)p->index && mv->tlb)
 		rv_tlb_flush_tag(mv->tlb, mv->vpid, RV_TLB_ANY_PCID);
