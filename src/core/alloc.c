@@ -13,6 +13,51 @@
 
 #ifdef RV_HAVE_JEMALLOC
 #include <jemalloc/jemalloc.h>
+#include <numa.h>
+#include <pthread.h>
+
+/*
+ * Each node's arena maps its extents with jemalloc's own hooks, then binds
+ * the new pages to the node (mbind through libnuma), so a node's vCPU and
+ * pCPU objects really live there. A VM's node i is host node i modulo the
+ * host's nodes (a declared topology on a smaller host).
+ */
+#define MAX_ARENAS 4096
+
+static extent_hooks_t *default_hooks;
+static extent_hooks_t node_hooks;
+static _Atomic int arena_node[MAX_ARENAS];
+
+static void *node_extent_alloc(extent_hooks_t *h, void *addr, size_t size, size_t align, bool *zero,
+			       bool *commit, unsigned arena)
+{
+	void *p = default_hooks->alloc(default_hooks, addr, size, align, zero, commit, arena);
+	int nodes = numa_num_configured_nodes();
+
+	(void)h;
+	if (p && arena < MAX_ARENAS && nodes > 0)
+		numa_tonode_memory(p, size, atomic_load(&arena_node[arena]) % nodes);
+	return p;
+}
+
+static int bind_arena(unsigned arena, int node)
+{
+	char name[64];
+	extent_hooks_t *hooks = &node_hooks;
+	size_t sz = sizeof(default_hooks);
+
+	if (numa_available() < 0 || arena >= MAX_ARENAS)
+		return 0;
+	atomic_store(&arena_node[arena], node);
+	snprintf(name, sizeof(name), "arena.%u.extent_hooks", arena);
+	if (!default_hooks && mallctl(name, &default_hooks, &sz, NULL, 0))
+		return -1;
+	node_hooks = *default_hooks;
+	node_hooks.alloc = node_extent_alloc;
+	return mallctl(name, NULL, NULL, &hooks, sizeof(hooks)) ? -1 : 0;
+}
+
+static pthread_mutex_t hooks_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int rv_node_arenas_create(struct rv_vm *vm)
 {
@@ -21,8 +66,14 @@ int rv_node_arenas_create(struct rv_vm *vm)
 		return -1;
 	for (uint32_t n = 0; n < vm->nr_nodes; n++) {
 		size_t sz = sizeof(unsigned);
+		int rc;
 
 		if (mallctl("arenas.create", &vm->arena[n], &sz, NULL, 0))
+			return -1;
+		pthread_mutex_lock(&hooks_lock);
+		rc = bind_arena(vm->arena[n], (int)n);
+		pthread_mutex_unlock(&hooks_lock);
+		if (rc)
 			return -1;
 	}
 	return 0;
@@ -41,6 +92,11 @@ void rv_node_arenas_destroy(struct rv_vm *vm)
 	vm->arena = NULL;
 }
 
+bool rv_node_pages_bound(void)
+{
+	return numa_available() >= 0;
+}
+
 void *rv_node_zalloc(struct rv_vm *vm, int node, size_t size)
 {
 	int flags = MALLOCX_ZERO | MALLOCX_ALIGN(64) | MALLOCX_TCACHE_NONE;
@@ -54,6 +110,11 @@ void rv_node_free(void *p)
 		dallocx(p, MALLOCX_TCACHE_NONE);
 }
 #else
+bool rv_node_pages_bound(void)
+{
+	return false;
+}
+
 int rv_node_arenas_create(struct rv_vm *vm)
 {
 	(void)vm;

@@ -92,6 +92,8 @@ static inline void rv_trace(struct rv_vm *vm, enum rv_trace_kind kind, uint32_t 
 uint64_t rv_now_ns(void);
 int rv_node_arenas_create(struct rv_vm *vm);
 void rv_node_arenas_destroy(struct rv_vm *vm);
+/* Whether node arenas bind their pages to the node (jemalloc builds). */
+bool rv_node_pages_bound(void);
 void *rv_node_zalloc(struct rv_vm *vm, int node, size_t size);
 void rv_node_free(void *p);
 
