@@ -52,6 +52,13 @@ expect 2 "one guest image at a time" -- run "$mini" "$mini"
 expect 2 "tlb takes SETSxWAYS" -- run "$mini" --tlb 100x8
 expect 2 "oracle takes off, sample or full" -- run "$mini" --oracle most
 expect 0 "all 2" -- run "$mini" --vcpus 2 --tlb 1x1 --oracle full
+expect 0 "1 I/O ports used that no device answers" -- run "$mini" --vcpus 3 --stats "$tmp/g.json"
+if ! python3 -c "import json,sys; d=json.load(open(sys.argv[1])); assert d['backend']['unknown_ports'] == ['0x80'] and d['backend']['oracle_violations'] == 0" "$tmp/g.json"; then
+	echo "FAIL: guest --stats JSON"
+	fails=$((fails + 1))
+else
+	passes=$((passes + 1))
+fi
 expect 2 "synthetic runs no guest image" -- run --synthetic "$mini"
 expect 0 "^\[3\] vcpu 3" -- run "$mini" --vcpus 4 --console-prefix --quiet
 expect 0 "all 2" -- run "$mini" --vcpus 2 --executor deterministic --vendor svm

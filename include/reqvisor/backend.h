@@ -46,6 +46,9 @@ struct rv_backend_ops {
 	/* Optional: this vCPU's backend statistics as the members of a JSON
 	 * object (no braces), for --stats. */
 	void (*stats_json)(struct rv_vcpu *vcpu, FILE *out);
+	/* Optional: the backend's VM-wide statistics, likewise (members of
+	 * the "backend" object of the VM). */
+	void (*vm_stats_json)(void *backend_ctx, FILE *out);
 };
 
 #endif

@@ -45,6 +45,8 @@ struct guest_run {
 /* Read the image and build the machine; the backend goes into o->cfg. */
 int guest_prepare(struct run_opts *o, struct guest_run *g, char *err, size_t errlen);
 void guest_release(struct guest_run *g);
+/* The machine's lines of the summary: TLBs, oracle, unknown ports. */
+void guest_summary(struct guest_run *g, struct rv_vm *vm);
 /* The exit status for a guest run that rv_vm_run() ended with @result. */
 int guest_verdict(void *g, struct rv_vm *vm, int result);
 

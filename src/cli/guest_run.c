@@ -129,3 +129,24 @@ int guest_verdict(void *ctx, struct rv_vm *vm, int result)
 	}
 	return 0;
 }
+
+void guest_summary(struct guest_run *g, struct rv_vm *vm)
+{
+	struct rv_machine_totals t;
+	uint64_t lookups;
+
+	rv_machine_totals(g->machine, vm, &t);
+	lookups = t.tlb_hits + t.tlb_misses;
+	printf("  TLBs: %" PRIu64 " hits, %" PRIu64 " misses (%.1f%% hits), %" PRIu64
+	       " inserts, %" PRIu64 " entries flushed\n",
+	       t.tlb_hits, t.tlb_misses,
+	       lookups ? 100.0 * (double)t.tlb_hits / (double)lookups : 0.0, t.tlb_inserts,
+	       t.tlb_flushed);
+	printf("  oracle: %" PRIu64 " hits checked, %" PRIu64 " stale but legal, %" PRIu64
+	       " violations\n",
+	       t.oracle_checks, t.oracle_stale - (t.violations < t.oracle_stale ? t.violations : 0),
+	       t.violations);
+	if (t.unknown_ports)
+		printf("  %u I/O ports used that no device answers (see --stats)\n",
+		       t.unknown_ports);
+}

@@ -404,6 +404,8 @@ static int run_guest(struct run_opts *o)
 	}
 	int rc = run_vm(o, vm, guest_verdict, &g);
 
+	if (!o->quiet)
+		guest_summary(&g, vm);
 	rv_vm_destroy(vm);
 	guest_release(&g);
 	return rc;

@@ -139,6 +139,11 @@ void rv_vm_stats_json(struct rv_vm *vm, FILE *out)
 
 	fprintf(out, "{");
 	json_vm(out, vm);
+	if (vm->cfg.backend->vm_stats_json) {
+		fprintf(out, ",\n\"backend\": {");
+		vm->cfg.backend->vm_stats_json(vm->cfg.backend_ctx, out);
+		fprintf(out, "}");
+	}
 	fprintf(out, ",\n\"vcpus\": [");
 	for_each_vcpu(vm, i, v)
 	{

@@ -2,7 +2,8 @@
  * A minimal guest for tests/test_machine.c (GUEST_ABI §1-§4): every vCPU
  * prints "vcpu N" on the console (RDI = N), adds one to a shared counter with
  * LOCK, and parks in HLT; vCPU 0 waits for all RSI of them, prints "all N",
- * and exits with status 0 through port 0xf4.
+ * and exits with status 0 through port 0xf4. Every vCPU also writes port
+ * 0x80, which no device answers (the statistics must name it, once).
  */
 	.text
 	.globl _start
@@ -20,6 +21,7 @@ _start:
 	call print_dec
 	mov $'\n', %al
 	out %al, $0xe9
+	out %al, $0x80
 	lock incq counter(%rip)
 	test %r12, %r12
 	jnz park

@@ -279,6 +279,51 @@ static void machine_stats_json(struct rv_vcpu *v, FILE *out)
 		mv->oracle_checks, mv->oracle_stale);
 }
 
+void rv_machine_totals(struct rv_machine *m, struct rv_vm *vm, struct rv_machine_totals *t)
+{
+	memset(t, 0, sizeof(*t));
+	for (uint32_t i = 0; m->tlb && i < m->nr_tlbs; i++) {
+		const struct rv_tlb_stats *s = m->tlb[i] ? rv_tlb_stats(m->tlb[i]) : NULL;
+
+		if (!s)
+			continue;
+		t->tlb_hits += s->hits;
+		t->tlb_misses += s->misses;
+		t->tlb_inserts += s->inserts;
+		for (int op = 0; op < RV_TLB_NR_FLUSH_OPS; op++)
+			t->tlb_flushed += s->flushed[op];
+	}
+	for (uint32_t i = 0; vm && i < rv_vm_nr_vcpus(vm); i++) {
+		struct rv_vcpu *v = rv_vm_vcpu(vm, i);
+		struct machine_vcpu *mv = v ? v->backend_data : NULL;
+
+		if (mv) {
+			t->oracle_checks += mv->oracle_checks;
+			t->oracle_stale += mv->oracle_stale;
+		}
+	}
+	t->violations = atomic_load(&m->violations);
+	for (unsigned w = 0; w < 65536 / 64; w++)
+		t->unknown_ports +=
+			(uint32_t)__builtin_popcountll(atomic_load(&m->unknown_ports[w]));
+}
+
+/* The ports the guest used that no device answers, each once. */
+static void machine_vm_stats_json(void *ctx, FILE *out)
+{
+	struct rv_machine *m = ctx;
+	bool first = true;
+
+	fprintf(out, "\"unknown_ports\": [");
+	for (unsigned port = 0; port < 65536; port++) {
+		if (!(atomic_load(&m->unknown_ports[port / 64]) & (1ull << (port % 64))))
+			continue;
+		fprintf(out, "%s\"%#x\"", first ? "" : ", ", port);
+		first = false;
+	}
+	fprintf(out, "], \"oracle_violations\": %" PRIu64, atomic_load(&m->violations));
+}
+
 const struct rv_backend_ops rv_machine_backend = {
 	.name = "ELF guest on the software CPU",
 	.vcpu_init = machine_vcpu_init,
@@ -287,4 +332,5 @@ const struct rv_backend_ops rv_machine_backend = {
 	.handle_exit = machine_handle_exit,
 	.has_event = machine_has_event,
 	.stats_json = machine_stats_json,
+	.vm_stats_json = machine_vm_stats_json,
 };

@@ -36,6 +36,7 @@ struct rv_machine_config {
 };
 
 struct rv_machine;
+struct rv_vm;
 
 /* Returns NULL with a message naming the problem (a bad image, bad memory
  * size, too many vCPUs for the memory): the CLI's exit status 2. */
@@ -48,10 +49,17 @@ extern const struct rv_backend_ops rv_machine_backend;
 bool rv_machine_exited(const struct rv_machine *m, uint32_t *status);
 /* Oracle violations, and the first one's report. */
 uint64_t rv_machine_violations(const struct rv_machine *m, const char **report);
+/* What the machine's TLBs and oracle did, summed over pCPUs and vCPUs. */
+struct rv_machine_totals {
+	uint64_t tlb_hits, tlb_misses, tlb_inserts, tlb_flushed;
+	uint64_t oracle_checks, oracle_stale, violations;
+	uint32_t unknown_ports;
+};
+
+void rv_machine_totals(struct rv_machine *m, struct rv_vm *vm, struct rv_machine_totals *t);
+
 /* The first triple fault's report, or NULL. */
 const char *rv_machine_failure(const struct rv_machine *m);
-struct rv_vm;
-
 /* Write out console lines still buffered (a guest that ended mid-line). */
 void rv_machine_flush_console(struct rv_vm *vm);
 
