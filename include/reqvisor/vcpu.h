@@ -71,6 +71,9 @@ struct rv_vcpu {
 	uint64_t serviced[64];
 	uint64_t covered[64]; /* cleared unserviced by a superset request */
 	uint64_t stat[RV_NR_STATS];
+	/* The last requests serviced, newest at trail_next - 1: for reports. */
+	uint8_t trail[8];
+	uint32_t trail_next;
 };
 
 #endif

@@ -126,6 +126,7 @@ bool rv_service_requests_mask(struct rv_vcpu *vcpu, uint64_t mask)
 		if (!rv_check_request(vcpu, nr))
 			continue;
 		rv_count(&vcpu->serviced[nr], 1);
+		vcpu->trail[vcpu->trail_next++ % 8] = (uint8_t)nr;
 		rv_trace(vcpu->vm, RV_TRACE_SERVICE, vcpu->index, nr);
 		if (!handlers[nr](vcpu))
 			return false;

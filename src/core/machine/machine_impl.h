@@ -51,7 +51,7 @@ struct rv_machine {
 	_Atomic uint64_t tlb_time; /* the logical time of insertions */
 	pthread_mutex_t tlb_lock;  /* making the array */
 	_Atomic uint64_t violations;
-	char violation[400]; /* the first one's report */
+	char violation[600]; /* the first one's report */
 };
 
 struct machine_vcpu {

@@ -9,8 +9,10 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "machine_impl.h"
+#include "reqvisor/request.h"
 #include "mmu/walk.h"
 #include "sched/pcpu.h"
 
@@ -76,23 +78,30 @@ static void report(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_in
 {
 	struct rv_machine *m = mv->m;
 	struct rv_pcpu *p = atomic_load_explicit(&mv->vcpu->pcpu, memory_order_relaxed);
-	char fresh_text[64];
+	char fresh_text[64], trail[160] = "";
+	const struct rv_vcpu *v = mv->vcpu;
 
 	if (fresh_ok)
 		snprintf(fresh_text, sizeof(fresh_text), "GPA %#" PRIx64 "%s", fresh->page_gpa,
 			 fresh->writable ? " writable" : " read-only");
 	else
 		snprintf(fresh_text, sizeof(fresh_text), "no translation (#PF)");
+	for (uint32_t k = 1; k <= 8 && k <= v->trail_next; k++) {
+		size_t n = strlen(trail);
+
+		snprintf(trail + n, sizeof(trail) - n, "%s%s", k > 1 ? ", " : "",
+			 rv_request_name(v->trail[(v->trail_next - k) % 8]));
+	}
 	pthread_mutex_lock(&m->console_lock);
 	if (!m->violation[0])
 		snprintf(m->violation, sizeof(m->violation),
 			 "oracle: vCPU %u on pCPU %u used a stale translation of %#" PRIx64
 			 ": cached frame %#" PRIx64 " (inserted at time %" PRIu64
 			 "), page tables now give %s; %s of %#" PRIx64 " at time %" PRIu64
-			 " had covered it; seed %" PRIu64,
+			 " had covered it; last requests serviced: %s; seed %" PRIu64,
 			 mv->vcpu->index, p ? p->index : 0, gva, e->fill.out, e->fill.time,
 			 fresh_text, inval_names[i->kind], i->addr, i->time,
-			 rv_vm_config(mv->vcpu->vm)->seed);
+			 trail[0] ? trail : "none", rv_vm_config(mv->vcpu->vm)->seed);
 	pthread_mutex_unlock(&m->console_lock);
 	atomic_fetch_add(&m->violations, 1);
 }
