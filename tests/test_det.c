@@ -220,15 +220,20 @@ START_TEST(benign_faults_keep_the_run_finishing)
 {
 	struct rv_vm_config cfg = test_config(8, 3, RV_EXEC_DETERMINISTIC, 77);
 
-	cfg.faults = "kick.drop=0.3,kick.delay=0.3,request.spurious=0.2,vcpu.preempt=0.05";
+	cfg.faults = "kick.drop=0.3,kick.delay=0.3,request.spurious=0.2,vcpu.preempt=0.05,"
+		     "vcpu.migrate=0.5";
 	struct test_vm t = test_vm_create(cfg, rv_synthetic_default_script, 10);
+	/* The scheduler's benign points; the machine's (page moves, VPIDs,
+	 * ASIDs) are the vendor suite's (tests/test_vendors.sh). */
+	static const int sched_points[] = { RV_FAULT_KICK_DROP, RV_FAULT_KICK_DELAY,
+					    RV_FAULT_REQUEST_SPURIOUS, RV_FAULT_VCPU_PREEMPT,
+					    RV_FAULT_VCPU_MIGRATE };
 
 	ck_assert_int_eq(rv_vm_run(t.vm), 0);
-	/* Every benign point was armed above and must have fired. */
-	for (int f = 0; f < RV_NR_FAULTS; f++)
-		if (rv_fault_class(f) == RV_FAULT_BENIGN)
-			ck_assert_msg(rv_vm_fault_fired(t.vm, f) > 0, "%s never fired",
-				      rv_fault_name(f));
+	/* Every point armed above must have fired. */
+	for (unsigned k = 0; k < sizeof(sched_points) / sizeof(sched_points[0]); k++)
+		ck_assert_msg(rv_vm_fault_fired(t.vm, sched_points[k]) > 0, "%s never fired",
+			      rv_fault_name(sched_points[k]));
 	ck_assert_uint_eq(rv_vm_stat(t.vm, RV_STAT_kicks_dropped),
 			  rv_vm_fault_fired(t.vm, RV_FAULT_KICK_DROP));
 	ck_assert_uint_gt(rv_vm_stat(t.vm, RV_STAT_preemptions), 0);

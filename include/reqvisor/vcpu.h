@@ -63,6 +63,9 @@ struct rv_vcpu {
 	/* Owned by the pCPU that has the vCPU loaded. */
 	_Alignas(64) int phase;
 	int pending_exit; /* a halt or finish held back by a WAIT broadcast */
+	/* Run once the vCPU's WAIT broadcast is done (a host-side change
+	 * finishing after its remote flush), then cleared. */
+	void (*after_wait)(struct rv_vcpu *vcpu);
 	int was_blocked;
 	uint32_t slice_left;
 	uint32_t walk_left;

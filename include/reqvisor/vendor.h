@@ -18,6 +18,10 @@ struct rv_vendor_ops {
 	void (*vcpu_put)(struct rv_vcpu *vcpu);
 	/* Last step before entry, after requests were serviced (tag choice). */
 	void (*prepare_entry)(struct rv_vcpu *vcpu);
+	/* Shadow paging: resync unsync pages (MMU_SYNC); switch to the root of
+	 * the guest's current CR3 (LOAD_MMU_PGD). No-ops with TDP. */
+	void (*mmu_sync)(struct rv_vcpu *vcpu);
+	void (*load_mmu_pgd)(struct rv_vcpu *vcpu);
 	void (*flush_tlb_all)(struct rv_vcpu *vcpu);
 	void (*flush_tlb_current)(struct rv_vcpu *vcpu);
 	void (*flush_tlb_gva)(struct rv_vcpu *vcpu, uint64_t gva);

@@ -50,6 +50,11 @@ int guest_prepare(struct run_opts *o, struct guest_run *g, char *err, size_t err
 		.nr_vcpus = o->cfg.nr_vcpus,
 		.nr_nodes = o->cfg.nr_nodes,
 		.vendor_amd = o->vendor_amd,
+		.shadow = o->shadow,
+		.vpids = o->vpids,
+		.asids = o->asids,
+		.svm_new_asid = o->svm_new_asid,
+		.numa_migrate = o->numa_migrate,
 		.console_prefix = o->console_prefix,
 		.oracle = (enum rv_oracle_mode)o->oracle,
 		.tlb_sets = o->tlb_sets,
@@ -84,6 +89,7 @@ int guest_prepare(struct run_opts *o, struct guest_run *g, char *err, size_t err
 	}
 	o->cfg.backend = &rv_machine_backend;
 	o->cfg.backend_ctx = g->machine;
+	o->cfg.vendor = rv_machine_vendor(g->machine);
 	return 0;
 }
 
@@ -146,6 +152,9 @@ void guest_summary(struct guest_run *g, struct rv_vm *vm)
 	       " violations\n",
 	       t.oracle_checks, t.oracle_stale - (t.violations < t.oracle_stale ? t.violations : 0),
 	       t.violations);
+	if (t.pages_moved)
+		printf("  host: %" PRIu64 " guest pages moved (unmap, remote flush, copy)\n",
+		       t.pages_moved);
 	if (t.unknown_ports)
 		printf("  %u I/O ports used that no device answers (see --stats)\n",
 		       t.unknown_ports);

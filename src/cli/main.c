@@ -37,7 +37,15 @@ static void usage(FILE *out)
 		"  --mem SIZE            guest RAM, e.g. 256M or 1G (default 256M; at least\n"
 		"                        16M, a multiple of 2M)\n"
 		"  --vendor V            vmx (GenuineIntel, VMCALL) or svm (AuthenticAMD,\n"
-		"                        VMMCALL); default vmx\n"
+		"                        VMMCALL); default vmx (docs/vendors.md)\n"
+		"  --tdp on|off          EPT/NPT second stage (default on), or shadow paging\n"
+		"  --vpids N             VMX: VPIDs, 0 included (default 65536; past them\n"
+		"                        vCPUs run with VPID 0)\n"
+		"  --asids N             SVM: ASIDs per pCPU, 0 included (default 32768)\n"
+		"  --svm-flush F         SVM: tlb-control (TLB_CONTROL 3, default) or\n"
+		"                        new-asid (a CPU without flush-by-ASID)\n"
+		"  --numa-migrate        move guest pages to the node of the vCPU that misses\n"
+		"                        on them (each move: unmap, remote flush, copy)\n"
 		"  --console-prefix      prefix each console line with its vCPU index\n"
 		"  --pages N             the guest's configuration block: pages (default 64)\n"
 		"  --tlb SETSxWAYS       each pCPU's TLB (default 256x8)\n"
@@ -162,7 +170,12 @@ enum {
 	OPT_PREFIX,
 	OPT_PAGES,
 	OPT_ORACLE,
-	OPT_TLB
+	OPT_TLB,
+	OPT_TDP,
+	OPT_VPIDS,
+	OPT_ASIDS,
+	OPT_SVM_FLUSH,
+	OPT_NUMA_MIGRATE
 };
 
 static const struct option long_opts[] = {
@@ -185,6 +198,11 @@ static const struct option long_opts[] = {
 	{ "pages", required_argument, NULL, OPT_PAGES },
 	{ "oracle", required_argument, NULL, OPT_ORACLE },
 	{ "tlb", required_argument, NULL, OPT_TLB },
+	{ "tdp", required_argument, NULL, OPT_TDP },
+	{ "vpids", required_argument, NULL, OPT_VPIDS },
+	{ "asids", required_argument, NULL, OPT_ASIDS },
+	{ "svm-flush", required_argument, NULL, OPT_SVM_FLUSH },
+	{ "numa-migrate", no_argument, NULL, OPT_NUMA_MIGRATE },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -208,6 +226,27 @@ static int parse_one(int c, const char *arg, struct run_opts *o)
 		return 0;
 	case OPT_PREFIX:
 		o->console_prefix = true;
+		return 0;
+	case OPT_NUMA_MIGRATE:
+		o->numa_migrate = true;
+		return 0;
+	case OPT_TDP:
+		if (strcmp(arg, "on") && strcmp(arg, "off"))
+			return bad("--tdp takes on or off, not '%s'", arg);
+		o->shadow = !strcmp(arg, "off");
+		return 0;
+	case OPT_VPIDS:
+		return parse_u32_opt(arg, 1, 65536, &o->vpids)
+			       ? bad("--vpids takes 1 to 65536, not '%s'", arg)
+			       : 0;
+	case OPT_ASIDS:
+		return parse_u32_opt(arg, 2, 65536, &o->asids)
+			       ? bad("--asids takes 2 to 65536, not '%s'", arg)
+			       : 0;
+	case OPT_SVM_FLUSH:
+		if (strcmp(arg, "tlb-control") && strcmp(arg, "new-asid"))
+			return bad("--svm-flush takes tlb-control or new-asid, not '%s'", arg);
+		o->svm_new_asid = !strcmp(arg, "new-asid");
 		return 0;
 	case OPT_TLB:
 		return parse_tlb(arg, o)

@@ -38,12 +38,14 @@ static bool handle_mmu_free_obsolete_roots(struct rv_vcpu *vcpu)
 static bool handle_mmu_sync(struct rv_vcpu *vcpu)
 {
 	rv_count(&vcpu->stat[RV_STAT_mmu_syncs], 1);
+	vcpu->vm->vendor.mmu_sync(vcpu);
 	return true;
 }
 
 static bool handle_load_mmu_pgd(struct rv_vcpu *vcpu)
 {
 	rv_count(&vcpu->stat[RV_STAT_pgd_loads], 1);
+	vcpu->vm->vendor.load_mmu_pgd(vcpu);
 	return true;
 }
 

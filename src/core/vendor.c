@@ -31,6 +31,16 @@ static void vendor_default_prepare_entry(struct rv_vcpu *vcpu)
 	(void)vcpu;
 }
 
+static void vendor_default_mmu_sync(struct rv_vcpu *vcpu)
+{
+	(void)vcpu;
+}
+
+static void vendor_default_load_mmu_pgd(struct rv_vcpu *vcpu)
+{
+	(void)vcpu;
+}
+
 /* Mandatory ops have no default; the table entry is NULL. */
 #define vendor_default_flush_tlb_all	 NULL
 #define vendor_default_flush_tlb_current NULL

@@ -108,6 +108,12 @@ void rv_x2apic_ack(struct rv_x2apic *a, uint8_t vector)
 	a->isr[vector / 64] |= vec_bit(vector);
 }
 
+void rv_x2apic_unack(struct rv_x2apic *a, uint8_t vector)
+{
+	a->isr[vector / 64] &= ~vec_bit(vector);
+	atomic_fetch_or_explicit(&a->irr[vector / 64], vec_bit(vector), memory_order_relaxed);
+}
+
 bool rv_x2apic_accept(struct rv_x2apic *target, uint8_t vector)
 {
 	/* A software-disabled APIC keeps its IRR but latches no new fixed

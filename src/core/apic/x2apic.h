@@ -150,6 +150,8 @@ int rv_x2apic_pending(const struct rv_x2apic *a);
 
 /* The CPU takes @vector (the value rv_x2apic_pending() returned): IRR -> ISR. */
 void rv_x2apic_ack(struct rv_x2apic *a, uint8_t vector);
+/* Undo an ack whose delivery did not happen (it must be retried). */
+void rv_x2apic_unack(struct rv_x2apic *a, uint8_t vector);
 
 /* An interrupt could be delivered now, were RFLAGS.IF set: a halted vCPU with
  * IF = 1 should wake. */

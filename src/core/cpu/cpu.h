@@ -60,6 +60,9 @@ enum rv_access { RV_ACCESS_READ, RV_ACCESS_WRITE, RV_ACCESS_FETCH };
 #define RV_PF_W (1u << 1)
 #define RV_PF_U (1u << 2)
 #define RV_PF_I (1u << 4)
+/* Not a fault: the translation exits to the hypervisor and the instruction
+ * runs again afterwards (an EPT violation on a page the host is moving). */
+#define RV_PF_RETRY (1u << 31)
 
 /*
  * The machine's side: translate a guest-virtual address to a host pointer
@@ -81,6 +84,8 @@ enum rv_cpu_exit {
 	RV_CPU_EXIT_TRIPLE_FAULT,
 	RV_CPU_EXIT_HYPERCALL, /* VMCALL / VMMCALL of the configured vendor */
 	RV_CPU_EXIT_INTERRUPT, /* IF opened while sys.irq_pending said yes */
+	RV_CPU_EXIT_INTERCEPT, /* an intercepted instruction retired (sys.tlb said so) */
+	RV_CPU_EXIT_RETRY,     /* a translation said RV_PF_RETRY: RIP is unchanged */
 };
 
 struct rv_cpu_io {
@@ -114,7 +119,9 @@ struct rv_cpu_sys {
 	int (*rdmsr)(void *ctx, struct rv_cpu *cpu, uint32_t msr, uint64_t *value);
 	int (*wrmsr)(void *ctx, struct rv_cpu *cpu, uint32_t msr, uint64_t value);
 	void (*cpuid)(void *ctx, struct rv_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t out[4]);
-	void (*tlb)(void *ctx, struct rv_cpu *cpu, enum rv_tlb_event ev, uint64_t addr,
+	/* Return true when the hypervisor intercepts the instruction: the
+	 * run stops right after it retires (RV_CPU_EXIT_INTERCEPT). */
+	bool (*tlb)(void *ctx, struct rv_cpu *cpu, enum rv_tlb_event ev, uint64_t addr,
 		    uint64_t pcid);
 	/* Whether an external interrupt waits for IF (asked when IF opens). */
 	bool (*irq_pending)(void *ctx, struct rv_cpu *cpu);
@@ -143,9 +150,13 @@ struct rv_cpu {
 	uint16_t cs, ss;
 	bool vendor_amd;	/* VMMCALL is the hypercall instruction, VMCALL #UD */
 	bool exit_on_exception; /* hand exceptions to the caller (tests) */
+	/* Translate every write afresh: shadow paging sees each write to a
+	 * guest page table (the machine sets it). */
+	bool no_write_cache;
 
 	uint64_t tsc_aux;
 	bool int_shadow; /* STI's one-instruction interrupt shadow */
+	bool mmu_retry;	 /* a translation asked for RV_CPU_EXIT_RETRY */
 	bool irq_armed;	 /* IF was opened: ask sys.irq_pending at the next boundary */
 
 	struct rv_cpu_mem mem;

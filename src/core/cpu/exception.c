@@ -97,6 +97,8 @@ bool rv_deliver(struct rv_exec *x)
 		c->chain[c->chain_len++] = e.vector;
 		if (enter_handler(x, &e) == 0)
 			return true;
+		if (c->mmu_retry) /* not delivered; the caller exits and retries */
+			return true;
 		struct rv_cpu_exception next = c->exc;
 
 		if (e.vector == RV_EXC_DF || c->chain_len == 3)

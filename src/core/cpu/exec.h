@@ -100,6 +100,9 @@ static inline void reg_write(struct rv_exec *x, const struct rv_insn *i, unsigne
 
 /* ---- memory ---- */
 uint64_t rv_effective_address(struct rv_exec *x, const struct rv_insn *i);
+/* A failed translation: #PF with CR2, or with RV_PF_RETRY an exit (OP_FAULT
+ * with cpu->mmu_retry set and no exception). */
+int rv_page_fault(struct rv_exec *x, uint64_t gva, uint32_t pf);
 int rv_mem_read(struct rv_exec *x, uint64_t gva, unsigned size, uint64_t *v);
 int rv_mem_write(struct rv_exec *x, uint64_t gva, unsigned size, uint64_t v);
 /* The read of a read-modify-write: checked (and faulting) as a write. */

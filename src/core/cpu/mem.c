@@ -37,6 +37,16 @@ uint64_t rv_effective_address(struct rv_exec *x, const struct rv_insn *i)
 	return a;
 }
 
+int rv_page_fault(struct rv_exec *x, uint64_t gva, uint32_t pf)
+{
+	if (pf & RV_PF_RETRY) {
+		x->cpu->mmu_retry = true;
+		return OP_FAULT;
+	}
+	x->cpu->cr2 = gva;
+	return rv_raise(x, RV_EXC_PF, pf, true);
+}
+
 /* Translate one page's part of an access, raising #PF (or #GP for a
  * non-canonical address) on failure. */
 static uint8_t *translate(struct rv_exec *x, uint64_t gva, enum rv_access kind, int *rc)
@@ -55,10 +65,11 @@ static uint8_t *translate(struct rv_exec *x, uint64_t gva, enum rv_access kind, 
 	uint8_t *p = x->cpu->mem.translate(x->cpu->mem.ctx, gva, kind, &pf);
 
 	if (!p) {
-		x->cpu->cr2 = gva;
-		*rc = rv_raise(x, RV_EXC_PF, pf, true);
+		*rc = rv_page_fault(x, gva, pf);
 		return NULL;
 	}
+	if (slot && x->cpu->no_write_cache)
+		return p;
 	/* A page the guest may write, it may also read. */
 	x->data_page[slot] = page;
 	x->data_host[slot] = p - (gva & (PAGE_SIZE - 1));

@@ -24,11 +24,14 @@
 #define MSR_KERNEL_GS_BASE 0xc0000102
 #define MSR_TSC_AUX	   0xc0000103
 
-static void tlb_event(struct rv_exec *x, enum rv_tlb_event ev, uint64_t addr, uint64_t pcid)
+/* OP_OK, or OP_EXIT when the hypervisor intercepts the instruction. */
+static int tlb_event(struct rv_exec *x, enum rv_tlb_event ev, uint64_t addr, uint64_t pcid)
 {
 	rv_exec_tlb_changed(x);
-	if (x->cpu->sys.tlb)
-		x->cpu->sys.tlb(x->cpu->sys.ctx, x->cpu, ev, addr, pcid);
+	if (!x->cpu->sys.tlb || !x->cpu->sys.tlb(x->cpu->sys.ctx, x->cpu, ev, addr, pcid))
+		return OP_OK;
+	x->stop = RV_CPU_EXIT_INTERCEPT;
+	return OP_EXIT;
 }
 
 static int write_cr0(struct rv_exec *x, uint64_t v)
@@ -43,7 +46,7 @@ static int write_cr0(struct rv_exec *x, uint64_t v)
 		return rv_raise_gp0(x);
 	c->cr0 = v | 0x10; /* ET is fixed to 1 */
 	if ((old ^ c->cr0) & (CR0_PG | (1ull << 16) | CR0_PE))
-		tlb_event(x, RV_TLB_CR0, old, 0);
+		return tlb_event(x, RV_TLB_CR0, old, 0);
 	return OP_OK;
 }
 
@@ -58,8 +61,7 @@ static int write_cr3(struct rv_exec *x, uint64_t v)
 	if (v >> 52)
 		return rv_raise_gp0(x);
 	c->cr3 = v;
-	tlb_event(x, RV_TLB_MOV_CR3, keep, v & 0xfff);
-	return OP_OK;
+	return tlb_event(x, RV_TLB_MOV_CR3, keep, v & 0xfff);
 }
 
 static int write_cr4(struct rv_exec *x, uint64_t v)
@@ -74,7 +76,7 @@ static int write_cr4(struct rv_exec *x, uint64_t v)
 		return rv_raise_gp0(x);
 	c->cr4 = v;
 	if (old != v)
-		tlb_event(x, RV_TLB_CR4, old, 0);
+		return tlb_event(x, RV_TLB_CR4, old, 0);
 	return OP_OK;
 }
 
@@ -181,8 +183,7 @@ int op_grp7(struct rv_exec *x, const struct rv_insn *i)
 	case 3:
 		return descriptor_table(x, i, false, true);
 	case 7:
-		tlb_event(x, RV_TLB_INVLPG, rv_effective_address(x, i), 0);
-		return OP_OK;
+		return tlb_event(x, RV_TLB_INVLPG, rv_effective_address(x, i), 0);
 	default:
 		return rv_raise_ud(x);
 	}
@@ -207,8 +208,7 @@ int op_invpcid(struct rv_exec *x, const struct rv_insn *i)
 		return rv_raise_gp0(x);
 	if (type <= 1 && pcid && !(x->cpu->cr4 & CR4_PCIDE))
 		return rv_raise_gp0(x);
-	tlb_event(x, RV_TLB_INVPCID, addr, pcid | (type << 62));
-	return OP_OK;
+	return tlb_event(x, RV_TLB_INVPCID, addr, pcid | (type << 62));
 }
 
 static int builtin_rdmsr(struct rv_cpu *c, uint32_t msr, uint64_t *v)

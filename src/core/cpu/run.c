@@ -141,10 +141,8 @@ static int fetch(struct rv_exec *x, struct rv_insn *scratch, const struct rv_ins
 		uint32_t pf = 0;
 
 		p = c->mem.translate(c->mem.ctx, rip, RV_ACCESS_FETCH, &pf);
-		if (!p) {
-			c->cr2 = rip;
-			return rv_raise(x, RV_EXC_PF, pf, true);
-		}
+		if (!p)
+			return rv_page_fault(x, rip, pf);
 		x->fetch_page = rip & ~4095ull;
 		x->fetch_host = p - (rip & 4095);
 	}
@@ -187,10 +185,8 @@ static int fetch_slow(struct rv_exec *x, const uint8_t *p, unsigned avail, struc
 		/* The instruction runs into the next page. */
 		uint8_t *q = c->mem.translate(c->mem.ctx, rip + avail, RV_ACCESS_FETCH, &pf);
 
-		if (!q) {
-			c->cr2 = rip + avail;
-			return rv_raise(x, RV_EXC_PF, pf, true);
-		}
+		if (!q)
+			return rv_page_fault(x, rip + avail, pf);
 		memcpy(buf, p, avail);
 		memcpy(buf + avail, q, RV_INSN_MAX_LEN - avail);
 		rc = rv_decode(buf, RV_INSN_MAX_LEN, i);
@@ -254,11 +250,19 @@ static enum rv_cpu_exit run_loop(struct rv_cpu *c, const _Atomic uint32_t *ipi, 
 			c->instructions++;
 			return x.stop;
 		default: /* OP_FAULT */
+			if (c->mmu_retry) {
+				c->mmu_retry = false;
+				return RV_CPU_EXIT_RETRY;
+			}
 			c->fault_rip = c->rip;
 			if (c->exit_on_exception)
 				return RV_CPU_EXIT_EXCEPTION;
 			if (!rv_deliver(&x))
 				return RV_CPU_EXIT_TRIPLE_FAULT;
+			if (c->mmu_retry) { /* the fault comes again on the re-run */
+				c->mmu_retry = false;
+				return RV_CPU_EXIT_RETRY;
+			}
 			if (kicked(ipi))
 				return RV_CPU_EXIT_KICK;
 		}

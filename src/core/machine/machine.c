@@ -68,7 +68,7 @@ struct rv_machine *rv_machine_create(const struct rv_machine_config *cfg, char *
 	m->tlb_sets = cfg->tlb_sets ? cfg->tlb_sets : 256;
 	m->tlb_ways = cfg->tlb_ways ? cfg->tlb_ways : 8;
 	m->mem = rv_guest_mem_create(&mc, err, errlen);
-	if (!m->mem || load(m, cfg, err, errlen)) {
+	if (!m->mem || load(m, cfg, err, errlen) || rv_machine_vendor_init(m, err, errlen)) {
 		rv_machine_destroy(m);
 		return NULL;
 	}
@@ -82,6 +82,7 @@ void rv_machine_destroy(struct rv_machine *m)
 	for (uint32_t i = 0; m->tlb && i < m->nr_tlbs; i++)
 		rv_tlb_destroy(m->tlb[i]);
 	free(m->tlb);
+	rv_machine_vendor_destroy(m);
 	rv_guest_mem_destroy(m->mem);
 	pthread_mutex_destroy(&m->console_lock);
 	pthread_mutex_destroy(&m->tlb_lock);
@@ -157,7 +158,6 @@ static int machine_vcpu_init(struct rv_vcpu *v)
 		return -1;
 	mv->m = m;
 	mv->vcpu = v;
-	mv->vpid = (uint16_t)(v->index + 1);
 	mv->last_pcpu = -1;
 	if (tlbs_init(m, rv_vm_nr_pcpus(v->vm))) {
 		rv_node_free(mv);
@@ -166,6 +166,12 @@ static int machine_vcpu_init(struct rv_vcpu *v)
 	rv_boot_cpu_state(&m->boot, v->index, rv_vm_nr_vcpus(v->vm), m->elf.entry, &b);
 	set_boot_state(mv, &b);
 	rv_machine_cpu_hooks(mv);
+	if (rv_machine_vendor_vcpu_init(mv)) {
+		rv_node_free(mv);
+		return -1;
+	}
+	if (!m->tdp)
+		rv_shadow_load_root(&mv->shadow, mv->cpu.cr3);
 	rv_x2apic_init(&mv->apic, v->index, rv_machine_send_ipi, mv);
 	v->backend_data = mv;
 	return 0;
@@ -178,6 +184,7 @@ static void machine_vcpu_free(struct rv_vcpu *v)
 	if (!mv)
 		return;
 	rv_cpu_destroy(&mv->cpu);
+	rv_machine_vendor_vcpu_free(mv);
 	rv_node_free(mv);
 	v->backend_data = NULL;
 }
@@ -211,7 +218,14 @@ static bool deliver_interrupt(struct machine_vcpu *mv)
 		return true;
 	}
 	rv_x2apic_ack(&mv->apic, (uint8_t)vector);
-	return rv_cpu_interrupt(&mv->cpu, vector);
+	if (!rv_cpu_interrupt(&mv->cpu, vector))
+		return false;
+	if (mv->cpu.mmu_retry) { /* the IDT or the stack is being moved */
+		mv->cpu.mmu_retry = false;
+		rv_x2apic_unack(&mv->apic, (uint8_t)vector);
+		mv->retry = true;
+	}
+	return true;
 }
 
 static enum rv_exit map_exit(struct machine_vcpu *mv, enum rv_cpu_exit e)
@@ -228,6 +242,8 @@ static enum rv_exit map_exit(struct machine_vcpu *mv, enum rv_cpu_exit e)
 	case RV_CPU_EXIT_TRIPLE_FAULT:
 		triple_fault(mv);
 		return RV_EXIT_DONE;
+	case RV_CPU_EXIT_RETRY: /* an EPT violation on a page being moved */
+		return RV_EXIT_KICK;
 	default: /* a hypercall: rv_machine_hypercall() answered it */
 		return RV_EXIT_BACKEND;
 	}
@@ -240,15 +256,26 @@ static enum rv_exit machine_run(struct rv_vcpu *v, const _Atomic uint32_t *ipi, 
 	uint64_t start = mv->cpu.instructions;
 	enum rv_cpu_exit e;
 
-	rv_machine_tlb_load(mv);
 	do {
 		if (!deliver_interrupt(mv)) {
 			e = RV_CPU_EXIT_TRIPLE_FAULT;
 			break;
 		}
+		if (mv->retry) {
+			mv->retry = false;
+			e = RV_CPU_EXIT_RETRY;
+			break;
+		}
 		e = rv_cpu_run(&mv->cpu, ipi, budget - (mv->cpu.instructions - start));
 	} while (e == RV_CPU_EXIT_INTERRUPT && mv->cpu.instructions - start < budget);
 	*used = (uint32_t)(mv->cpu.instructions - start);
+	rv_machine_write_done(mv);
+	/* A host-side page move waits for an exit (machine_handle_exit). */
+	if (mv->move_gpa && e != RV_CPU_EXIT_TRIPLE_FAULT && e != RV_CPU_EXIT_IO) {
+		if (e == RV_CPU_EXIT_HYPERCALL)
+			rv_machine_hypercall(mv);
+		return RV_EXIT_BACKEND;
+	}
 	if (e == RV_CPU_EXIT_HYPERCALL)
 		rv_machine_hypercall(mv);
 	if (e == RV_CPU_EXIT_INTERRUPT)
@@ -258,7 +285,10 @@ static enum rv_exit machine_run(struct rv_vcpu *v, const _Atomic uint32_t *ipi, 
 
 static enum rv_exit machine_handle_exit(struct rv_vcpu *v)
 {
-	(void)v;
+	struct machine_vcpu *mv = v->backend_data;
+
+	if (mv->move_gpa && !v->after_wait)
+		rv_machine_start_move(mv);
 	return RV_EXIT_NONE;
 }
 
@@ -303,6 +333,7 @@ void rv_machine_totals(struct rv_machine *m, struct rv_vm *vm, struct rv_machine
 		}
 	}
 	t->violations = atomic_load(&m->violations);
+	t->pages_moved = atomic_load(&m->pages_moved);
 	for (unsigned w = 0; w < 65536 / 64; w++)
 		t->unknown_ports +=
 			(uint32_t)__builtin_popcountll(atomic_load(&m->unknown_ports[w]));

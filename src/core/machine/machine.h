@@ -16,6 +16,7 @@
 
 #include "loader/elf.h"
 #include "reqvisor/backend.h"
+#include "reqvisor/vendor.h"
 
 struct rv_machine_config {
 	const uint8_t *image; /* the ELF file */
@@ -23,7 +24,13 @@ struct rv_machine_config {
 	uint64_t mem_size;
 	uint32_t nr_vcpus;
 	uint32_t nr_nodes;
-	bool vendor_amd;
+	bool vendor_amd;	     /* SVM (AMD), else VMX (Intel) */
+	bool shadow;		     /* TDP off: shadow paging */
+	uint32_t vpids;		     /* VMX: VPIDs in the allocator, 0 included (0: 65,536) */
+	uint32_t asids;		     /* SVM: ASIDs per pCPU, 0 included (0: 32,768) */
+	bool svm_new_asid;	     /* SVM: flush by taking a fresh ASID, not TLB_CONTROL 3 */
+	unsigned shadow_pages;	     /* per vCPU (0: 4096) */
+	bool numa_migrate;	     /* move hot pages to the node of the vCPU missing on them */
 	bool console_prefix;	     /* "[3] " before each console line of vCPU 3 */
 	unsigned tlb_sets, tlb_ways; /* per pCPU; 0: 256 sets of 8 ways */
 	enum rv_oracle_mode { RV_ORACLE_OFF, RV_ORACLE_SAMPLE, RV_ORACLE_FULL } oracle;
@@ -44,6 +51,8 @@ struct rv_machine *rv_machine_create(const struct rv_machine_config *cfg, char *
 void rv_machine_destroy(struct rv_machine *m);
 
 extern const struct rv_backend_ops rv_machine_backend;
+/* The vendor ops table of the machine's vendor, for rv_vm_config.vendor. */
+const struct rv_vendor_ops *rv_machine_vendor(const struct rv_machine *m);
 
 /* Whether the guest wrote its exit status to port 0xf4, and the status. */
 bool rv_machine_exited(const struct rv_machine *m, uint32_t *status);
@@ -52,7 +61,7 @@ uint64_t rv_machine_violations(const struct rv_machine *m, const char **report);
 /* What the machine's TLBs and oracle did, summed over pCPUs and vCPUs. */
 struct rv_machine_totals {
 	uint64_t tlb_hits, tlb_misses, tlb_inserts, tlb_flushed;
-	uint64_t oracle_checks, oracle_stale, violations;
+	uint64_t oracle_checks, oracle_stale, violations, pages_moved;
 	uint32_t unknown_ports;
 };
 

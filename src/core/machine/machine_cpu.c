@@ -81,6 +81,8 @@ static int wrmsr(void *ctx, struct rv_cpu *cpu, uint32_t msr, uint64_t v)
 	struct machine_vcpu *mv = ctx;
 
 	(void)cpu;
+	/* An IPI may announce a page-table write: announce it first. */
+	rv_machine_write_done(mv);
 	return rv_x2apic_wrmsr(&mv->apic, msr, v) == RV_X2APIC_OK ? 0 : -1;
 }
 

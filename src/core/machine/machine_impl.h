@@ -11,8 +11,12 @@
 #include "loader/boot.h"
 #include "machine.h"
 #include "mem/guest_mem.h"
+#include "mmu/shadow.h"
+#include "mmu/tdp.h"
 #include "mmu/tlb.h"
 #include "reqvisor/vcpu.h"
+#include "svm/asid.h"
+#include "vmx/vpid.h"
 
 #define CONSOLE_LINE 256
 #define RV_INVAL_LOG 64
@@ -52,6 +56,19 @@ struct rv_machine {
 	pthread_mutex_t tlb_lock;  /* making the array */
 	_Atomic uint64_t violations;
 	char violation[600]; /* the first one's report */
+	/* The vendor backend (docs/vendors.md). */
+	bool svm, tdp;
+	struct rv_vendor_ops vendor;
+	struct rv_tdp *tdp_tables;	 /* EPT (VMX) or NPT (SVM) */
+	struct rv_vpid_allocator *vpids; /* VMX */
+	struct rv_asid_pcpu *asid;	 /* SVM: one per pCPU, used by its thread only */
+	struct rv_shadow_track track;	 /* shadow paging */
+	uint32_t *frame_gfn;		 /* host frame -> guest page, for write tracking */
+	_Atomic uint64_t *freed;	 /* host frames freed by a page move (oracle) */
+	pthread_mutex_t mmu_lock;	 /* host-side changes of the second stage */
+	_Atomic uint64_t mmu_seq;	 /* bumped by each host-side unmap */
+	_Atomic uint64_t *table_pages;	 /* guest pages a walk read entries from */
+	_Atomic uint64_t pages_moved;
 };
 
 struct machine_vcpu {
@@ -59,9 +76,18 @@ struct machine_vcpu {
 	struct rv_x2apic apic;
 	struct rv_machine *m;
 	struct rv_vcpu *vcpu;
-	struct rv_tlb *tlb; /* the TLB of the pCPU the vCPU is loaded on */
-	uint16_t vpid;	    /* its fixed tag: index + 1 (0 is the host's) */
+	struct rv_tlb *tlb;  /* the TLB of the pCPU the vCPU is loaded on */
+	uint16_t tag;	     /* VPID (VMX) or ASID (SVM) its entries carry now */
+	uint16_t vpid;	     /* VMX: the allocated VPID, 0 when they ran out */
+	uint8_t tlb_control; /* SVM: what the next VMRUN flushes */
+	struct rv_asid_vcpu asid;
+	struct rv_shadow shadow;
+	uint64_t pending_write; /* shadow: frame + 1 of the last write, not yet announced */
 	int last_pcpu;
+	uint64_t move_gpa; /* a page move chosen by a TLB miss: page | 1 */
+	uint32_t move_old, move_node;
+	uint64_t misses;
+	bool retry; /* interrupt delivery met a page being moved */
 	uint64_t oracle_hits, oracle_checks, oracle_stale;
 	struct rv_inval inval[RV_INVAL_LOG];
 	unsigned inval_next;
@@ -73,10 +99,52 @@ struct machine_vcpu {
 };
 
 void rv_machine_cpu_hooks(struct machine_vcpu *mv);
-void rv_machine_tlb_load(struct machine_vcpu *mv);
+
+/*
+ * The logical time of TLB insertions and invalidations, with the vCPU's
+ * index in its low 12 bits: times still order as the clock does, and an
+ * entry tells the oracle which vCPU made it.
+ */
+#define RV_TIME_OWNER_BITS 12
+static inline uint64_t rv_machine_clock(struct machine_vcpu *mv)
+{
+	return atomic_fetch_add_explicit(&mv->m->tlb_time, 1, memory_order_relaxed)
+		       << RV_TIME_OWNER_BITS |
+	       mv->vcpu->index;
+}
 uint8_t *rv_machine_translate(void *ctx, uint64_t gva, enum rv_access kind, uint32_t *pf);
-void rv_machine_tlb_event(void *ctx, struct rv_cpu *c, enum rv_tlb_event ev, uint64_t addr,
+bool rv_machine_tlb_event(void *ctx, struct rv_cpu *c, enum rv_tlb_event ev, uint64_t addr,
 			  uint64_t pcid);
+uint16_t rv_machine_pcid(const struct rv_cpu *c);
+void rv_machine_shadow_env(struct machine_vcpu *mv, struct rv_shadow_env *env);
+void rv_machine_write_done(struct machine_vcpu *mv);
+
+/* The vendor backends (machine_vmx.c, machine_svm.c, machine_vendor.c). */
+extern const struct rv_vendor_ops rv_machine_vmx_ops, rv_machine_svm_ops;
+int rv_machine_vendor_init(struct rv_machine *m, char *err, size_t errlen);
+void rv_machine_vendor_destroy(struct rv_machine *m);
+int rv_machine_vendor_vcpu_init(struct machine_vcpu *mv);
+void rv_machine_vendor_vcpu_free(struct machine_vcpu *mv);
+/* The pCPU's TLB for the vCPU being loaded there, made on first use. */
+void rv_machine_load_tlb(struct machine_vcpu *mv, struct rv_pcpu *p);
+/* The second-stage root the vCPU's entries are tagged with (0: shadow). */
+uint64_t rv_machine_tag_root(const struct machine_vcpu *mv);
+/* Flush everything of the vCPU's current tag (INVVPID single-context, SVM
+ * TLB_CONTROL 3): linear, combined and, on SVM, its nested entries. */
+void rv_machine_flush_tag(struct machine_vcpu *mv);
+/* The MMU requests (shadow paging; nothing to do with TDP). */
+void rv_machine_mmu_sync(struct rv_vcpu *v);
+void rv_machine_load_mmu_pgd(struct rv_vcpu *v);
+/* A guest flush with shadow paging first syncs the roots (KVM's
+ * kvm_vcpu_flush_tlb_guest). */
+void rv_machine_sync_for_guest_flush(struct machine_vcpu *mv);
+
+/* Host-side page moves (machine_hostmem.c). */
+bool rv_machine_frame_freed(const struct rv_machine *m, uint32_t frame);
+void rv_machine_note_table_page(struct rv_machine *m, uint64_t gpa);
+void rv_machine_note_miss(struct machine_vcpu *mv, uint64_t gpa);
+void rv_machine_start_move(struct machine_vcpu *mv);
+void rv_oracle_host_violation(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_entry *e);
 
 struct rv_walk_ctx;
 void rv_oracle_log(struct machine_vcpu *mv, enum rv_inval_kind kind, uint64_t addr, uint16_t pcid);

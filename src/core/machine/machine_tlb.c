@@ -1,18 +1,23 @@
 // SPDX-License-Identifier: MIT
 /*
  * Translation through the pCPU's TLB (DESIGN §4). Each pCPU owns one TLB that
- * every vCPU running there shares; a vCPU's entries carry its VPID (fixed per
- * vCPU until the vendor backends assign tags) and PCID. The second stage is
- * the direct memslot map, so entries are COMBINED: guest-virtual page to host
- * frame, always at 4 KiB (a guest's large page may sit on frames that are not
- * contiguous, and a TLB may always cache a smaller page). A miss, or a hit
- * whose rights do not cover the access, walks the guest's page tables.
+ * every vCPU running there shares; a vCPU's entries carry its tag (VPID or
+ * ASID) and PCID. What a miss walks depends on the paging mode:
+ *
+ *   TDP on:  the guest's tables, each of their addresses and the final one
+ *            through the EPT/NPT tables (guest-physical entries cached);
+ *            COMBINED entries, tagged with the second-stage root too.
+ *   TDP off: the vCPU's shadow tables, and on a shadow miss the guest's
+ *            tables (a shadow page fault); LINEAR entries, guest-virtual to
+ *            host frame, as a CPU caches from tables without EPT.
+ *
+ * Entries are 4 KiB for guest translations (a guest's large page may sit on
+ * frames that are not contiguous, and a TLB may always cache a smaller page).
+ * A miss, or a hit whose rights do not cover the access, walks.
  */
-#include <numa.h>
-#include <stdlib.h>
-
 #include "machine_impl.h"
 #include "mmu/walk.h"
+#include "reqvisor/request.h"
 #include "sched/pcpu.h"
 #include "vm_impl.h"
 
@@ -26,64 +31,27 @@
 #define EFER_NXE  (1ull << 11)
 #define RFLAGS_AC (1ull << 18)
 
-static uint16_t current_pcid(const struct rv_cpu *c)
+uint16_t rv_machine_pcid(const struct rv_cpu *c)
 {
 	return (c->cr4 & CR4_PCIDE) ? (uint16_t)(c->cr3 & 0xfff) : 0;
 }
 
 static struct rv_tlb_tag tag_of(const struct machine_vcpu *mv)
 {
-	struct rv_tlb_tag t = { 0, mv->vpid, current_pcid(&mv->cpu) };
+	struct rv_tlb_tag t = { rv_machine_tag_root(mv), mv->tag, rv_machine_pcid(&mv->cpu) };
 
 	return t;
 }
 
-/*
- * A pCPU's TLB lives on its NUMA node. The machine owns it and outlives the
- * VM (and the VM's arenas), so it comes from libnuma, not from an arena.
- */
-static void *tlb_alloc(void *ctx, size_t size)
+static enum rv_tlb_kind guest_kind(const struct machine_vcpu *mv)
 {
-	struct rv_pcpu *p = ctx;
-	int nodes = numa_available() >= 0 ? numa_num_configured_nodes() : 0;
-
-	if (nodes <= 0)
-		return calloc(1, size);
-	return numa_alloc_onnode(size, p->node % nodes);
+	return mv->m->tdp ? RV_TLB_COMBINED : RV_TLB_LINEAR;
 }
 
-static void tlb_free(void *ctx, void *mem, size_t size)
+/* Whether cached rights cover the access under the current CR4 and AC. */
+static bool rights_allow(const struct machine_vcpu *mv, unsigned perm, bool dirty,
+			 enum rv_access kind)
 {
-	(void)ctx;
-	if (numa_available() >= 0 && numa_num_configured_nodes() > 0)
-		numa_free(mem, size);
-	else
-		free(mem);
-}
-
-/* The TLB of the pCPU the vCPU is loaded on, made on first use; a vCPU that
- * comes from another pCPU flushes its VPID here, since this TLB may hold its
- * entries from an earlier visit that its invalidations since did not reach
- * (the reason KVM posts TLB_FLUSH when a vCPU changes pCPU). */
-void rv_machine_tlb_load(struct machine_vcpu *mv)
-{
-	struct rv_machine *m = mv->m;
-	struct rv_pcpu *p = atomic_load_explicit(&mv->vcpu->pcpu, memory_order_relaxed);
-	char err[128];
-	struct rv_tlb_allocator node = { tlb_alloc, tlb_free, p };
-
-	if (!m->tlb[p->index])
-		m->tlb[p->index] = rv_tlb_create(m->tlb_sets, m->tlb_ways, &node, err, sizeof(err));
-	mv->tlb = m->tlb[p->index];
-	if (mv->last_pcpu != (int)p->index && mv->tlb)
-		rv_tlb_flush_tag(mv->tlb, mv->vpid, RV_TLB_ANY_PCID);
-	mv->last_pcpu = (int)p->index;
-}
-
-static bool hit_allowed(const struct machine_vcpu *mv, const struct rv_tlb_entry *e,
-			enum rv_access kind)
-{
-	unsigned perm = rv_tlb_entry_perm(e);
 	const struct rv_cpu *c = &mv->cpu;
 
 	if (kind == RV_ACCESS_FETCH)
@@ -92,21 +60,97 @@ static bool hit_allowed(const struct machine_vcpu *mv, const struct rv_tlb_entry
 		return false;
 	/* A write needs W and a dirty bit already set; anything else walks,
 	 * and the walk decides (CR0.WP, setting D). */
-	return kind != RV_ACCESS_WRITE || ((perm & RV_TLB_W) && rv_tlb_entry_dirty(e));
+	return kind != RV_ACCESS_WRITE || ((perm & RV_TLB_W) && dirty);
 }
 
+/* A guest paging-structure entry through the memslots (shadow paging, the
+ * oracle); a page being moved reads as "exit and retry". */
 static _Atomic uint64_t *table_entry(void *phys, uint64_t gpa)
 {
-	return (gpa & 7) ? NULL : (_Atomic uint64_t *)rv_gpa_hva(phys, gpa);
+	if (gpa & 7)
+		return NULL;
+	if (gpa < rv_guest_mem_size(phys) && rv_gpa_frame(phys, gpa) == RV_NO_FRAME)
+		return &rv_walk_retry_entry;
+	return (_Atomic uint64_t *)rv_gpa_hva(phys, gpa);
 }
 
-static void walk_ctx(const struct machine_vcpu *mv, struct rv_walk_ctx *w)
+/* The same for the vCPU's own walks, which also mark the page as a table
+ * (host-side moves leave tables alone). */
+static _Atomic uint64_t *walk_table_entry(void *ctx, uint64_t gpa)
+{
+	struct machine_vcpu *mv = ctx;
+
+	rv_machine_note_table_page(mv->m, gpa);
+	return table_entry(mv->m->mem, gpa);
+}
+
+static uint32_t gpa_frame(void *phys, uint64_t gpa)
+{
+	return rv_gpa_frame(phys, gpa);
+}
+
+/* A guest-physical address through the second stage: its host-physical
+ * address and the EPT/NPT rights, from a guest-physical entry or a walk of
+ * the tables. -1 outside RAM, -2 on a page being moved (exit and retry). */
+static int tdp_translate(struct machine_vcpu *mv, uint64_t gpa, uint64_t *hpa, unsigned *perm)
+{
+	struct rv_tlb_tag tag = { rv_machine_tag_root(mv), 0, 0 };
+	const struct rv_tlb_entry *e =
+		mv->tlb ? rv_tlb_lookup(mv->tlb, RV_TLB_GUEST_PHYSICAL, tag, gpa) : NULL;
+	struct rv_tdp_walk w;
+
+	if (e) {
+		*hpa = rv_tlb_entry_translate(e, gpa);
+		*perm = rv_tlb_entry_perm(e);
+		return 0;
+	}
+	if (rv_tdp_walk(mv->m->tdp_tables, gpa, &w) != RV_TDP_OK)
+		return gpa < rv_guest_mem_size(mv->m->mem) ? -2 : -1;
+	*hpa = w.hpa_page | (gpa & (w.page_size - 1));
+	*perm = w.perm;
+	if (mv->tlb) {
+		struct rv_tlb_fill f = {
+			.out = w.hpa_page,
+			.time = rv_machine_clock(mv),
+			.size = w.page_size == (1ull << 21) ? RV_TLB_2M : RV_TLB_4K,
+			.perm = (uint8_t)w.perm,
+			.dirty = true,
+		};
+
+		rv_tlb_insert(mv->tlb, RV_TLB_GUEST_PHYSICAL, tag, gpa, &f);
+	}
+	return 0;
+}
+
+/* A guest paging-structure entry read through the second stage. */
+static _Atomic uint64_t *tdp_table_entry(void *ctx, uint64_t gpa)
+{
+	struct machine_vcpu *mv = ctx;
+	uint64_t hpa;
+	unsigned perm;
+	int rc;
+
+	if (gpa & 7)
+		return NULL;
+	rv_machine_note_table_page(mv->m, gpa);
+	rc = tdp_translate(mv, gpa, &hpa, &perm);
+	if (rc)
+		return rc == -2 ? &rv_walk_retry_entry : NULL;
+	return (_Atomic uint64_t *)(rv_frame_hva(mv->m->mem, (uint32_t)(hpa >> 12)) + (hpa & 4095));
+}
+
+/* The guest's walk: the vCPU's own (@mine: through the second stage with
+ * TDP, through the memslots with shadow paging), or the oracle's reference
+ * walk, straight through the memslots. */
+static void walk_ctx(struct machine_vcpu *mv, struct rv_walk_ctx *w, bool mine)
 {
 	const struct rv_cpu *c = &mv->cpu;
 
 	*w = (struct rv_walk_ctx){
-		.phys = mv->m->mem,
-		.entry = table_entry,
+		.phys = mine ? (void *)mv : (void *)mv->m->mem,
+		.entry = !mine	      ? table_entry
+			 : mv->m->tdp ? tdp_table_entry
+				      : walk_table_entry,
 		.cr3 = c->cr3,
 		.pcide = c->cr4 & CR4_PCIDE,
 		.wp = c->cr0 & CR0_WP,
@@ -126,8 +170,20 @@ static int walk(struct machine_vcpu *mv, uint64_t gva, enum rv_access kind, stru
 				: kind == RV_ACCESS_FETCH ? RV_WALK_FETCH
 							  : RV_WALK_READ;
 
-	walk_ctx(mv, &w);
+	walk_ctx(mv, &w, true);
 	return rv_walk(&w, gva, a, r, pf);
+}
+
+void rv_machine_shadow_env(struct machine_vcpu *mv, struct rv_shadow_env *env)
+{
+	*env = (struct rv_shadow_env){
+		.phys = mv->m->mem,
+		.entry = table_entry,
+		.frame = gpa_frame,
+		.clock = &mv->m->tlb_time,
+		.owner = mv->vcpu->index,
+		.nxe = mv->cpu.efer & EFER_NXE,
+	};
 }
 
 /* Every hit in full mode, every Nth in sample mode (DESIGN §5). */
@@ -138,56 +194,210 @@ static void oracle(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_en
 
 	if (cfg->oracle == RV_ORACLE_OFF)
 		return;
+	if (rv_machine_frame_freed(mv->m, (uint32_t)(rv_tlb_entry_translate(e, gva) >> 12)))
+		rv_oracle_host_violation(mv, gva, e);
 	if (cfg->oracle == RV_ORACLE_SAMPLE && mv->oracle_hits++ % cfg->oracle_period)
 		return;
-	walk_ctx(mv, &w);
+	walk_ctx(mv, &w, false);
 	w.peek = true;
 	rv_oracle_check(mv, gva, e, &w);
 }
 
-static void fill(struct machine_vcpu *mv, uint64_t gva, const struct rv_walk *r, uint32_t frame)
+static const struct rv_tlb_entry *fill(struct machine_vcpu *mv, uint64_t gva, uint64_t hpa,
+				       unsigned perm, bool dirty, bool global, uint64_t time)
 {
 	struct rv_tlb_fill f = {
-		.out = (uint64_t)frame << RV_PAGE_SHIFT,
-		.time = atomic_fetch_add_explicit(&mv->m->tlb_time, 1, memory_order_relaxed),
+		.out = hpa & ~4095ull,
+		.time = time,
 		.size = RV_TLB_4K,
-		.perm = RV_TLB_R | (r->writable ? RV_TLB_W : 0) | (r->user ? RV_TLB_U : 0) |
-			(r->executable ? RV_TLB_X : 0),
-		.dirty = r->dirty,
-		.global = r->global && (mv->cpu.cr4 & CR4_PGE),
+		.perm = (uint8_t)perm,
+		.dirty = dirty,
+		.global = global && (mv->cpu.cr4 & CR4_PGE),
 	};
 
-	rv_tlb_insert(mv->tlb, RV_TLB_COMBINED, tag_of(mv), gva, &f);
+	return mv->tlb ? rv_tlb_insert(mv->tlb, guest_kind(mv), tag_of(mv), gva, &f) : NULL;
+}
+
+static unsigned walk_perm(const struct rv_walk *r)
+{
+	return RV_TLB_R | (r->writable ? RV_TLB_W : 0) | (r->user ? RV_TLB_U : 0) |
+	       (r->executable ? RV_TLB_X : 0);
+}
+
+static uint64_t now(struct machine_vcpu *mv)
+{
+	return rv_machine_clock(mv);
+}
+
+/* Shadow paging: the last write's page is announced once the store is done
+ * (shadow.h), i.e. at the vCPU's next translation or exit. */
+void rv_machine_write_done(struct machine_vcpu *mv)
+{
+	uint64_t frame = mv->pending_write;
+
+	if (!frame)
+		return;
+	mv->pending_write = 0;
+	rv_shadow_write_done(&mv->m->track, mv->m->frame_gfn[frame - 1]);
+}
+
+static uint8_t *host_address(struct machine_vcpu *mv, uint64_t hpa, enum rv_access kind)
+{
+	if (kind == RV_ACCESS_WRITE && !mv->m->tdp)
+		mv->pending_write = (hpa >> 12) + 1;
+	return rv_frame_hva(mv->m->mem, (uint32_t)(hpa >> 12)) + (hpa & 4095);
+}
+
+/* TDP off: the shadow tables, or a shadow page fault. */
+static uint8_t *shadow_translate(struct machine_vcpu *mv, uint64_t gva, enum rv_access kind,
+				 const struct rv_walk *r, uint64_t seq, uint32_t *pf)
+{
+	struct rv_shadow_env env;
+	struct rv_shadow_leaf leaf;
+
+	rv_machine_shadow_env(mv, &env);
+	env.seq = &mv->m->mmu_seq;
+	env.seq_seen = seq;
+	rv_shadow_fault(&mv->shadow, &env, gva, r, &leaf);
+	if (leaf.frame == RV_NO_FRAME) {
+		*pf = RV_PF_RETRY; /* moved away since the walk */
+		return NULL;
+	}
+	if (atomic_load(&mv->m->mmu_seq) == seq)
+		fill(mv, gva, (uint64_t)leaf.frame << 12, leaf.perm, leaf.dirty, leaf.global,
+		     leaf.time);
+	rv_machine_note_miss(mv, r->gpa);
+	return host_address(mv, ((uint64_t)leaf.frame << 12) | (gva & 4095), kind);
+}
+
+static void invalidate_on_fault(struct machine_vcpu *mv, uint64_t gva)
+{
+	/* As on hardware, a #PF removes the entries for the address; KVM does
+	 * the same for the shadow tables when it injects one. */
+	if (mv->tlb)
+		rv_tlb_flush_addr(mv->tlb, mv->tag, rv_machine_pcid(&mv->cpu), gva, false);
+	if (!mv->m->tdp) {
+		struct rv_shadow_env env;
+
+		rv_machine_shadow_env(mv, &env);
+		mv->shadow.skip_sync = false;
+		rv_shadow_invlpg(&mv->shadow, &env, gva);
+	}
+	rv_oracle_log(mv, RV_INVAL_ADDR, gva, rv_machine_pcid(&mv->cpu));
 }
 
 uint8_t *rv_machine_translate(void *ctx, uint64_t gva, enum rv_access kind, uint32_t *pf)
 {
 	struct machine_vcpu *mv = ctx;
-	struct rv_guest_mem *mem = mv->m->mem;
-	const struct rv_tlb_entry *e =
-		mv->tlb ? rv_tlb_lookup(mv->tlb, RV_TLB_COMBINED, tag_of(mv), gva) : NULL;
+	bool tdp = mv->m->tdp;
+	const struct rv_tlb_entry *e;
+	struct rv_shadow_leaf leaf;
 	struct rv_walk r;
+	uint64_t hpa, seq;
+	unsigned perm;
+	int rc;
 
-	if (e && hit_allowed(mv, e, kind)) {
-		uint64_t hpa = rv_tlb_entry_translate(e, gva);
-
+	if (!tdp)
+		rv_machine_write_done(mv);
+	e = mv->tlb ? rv_tlb_lookup(mv->tlb, guest_kind(mv), tag_of(mv), gva) : NULL;
+	if (e && rights_allow(mv, rv_tlb_entry_perm(e), rv_tlb_entry_dirty(e), kind)) {
 		oracle(mv, gva, e);
-		return rv_frame_hva(mem, (uint32_t)(hpa >> RV_PAGE_SHIFT)) + (hpa & 4095);
+		return host_address(mv, rv_tlb_entry_translate(e, gva), kind);
 	}
+	if (!tdp && rv_shadow_lookup(&mv->shadow, gva, &leaf) &&
+	    rights_allow(mv, leaf.perm, leaf.dirty, kind)) {
+		/* The shadow tables are the guest's TLB too: check their use. */
+		e = fill(mv, gva, (uint64_t)leaf.frame << 12, leaf.perm, leaf.dirty, leaf.global,
+			 leaf.time);
+		if (e)
+			oracle(mv, gva, e);
+		return host_address(mv, ((uint64_t)leaf.frame << 12) | (gva & 4095), kind);
+	}
+	seq = atomic_load(&mv->m->mmu_seq);
 	if (walk(mv, gva, kind, &r, pf)) {
-		/* As on hardware, a #PF removes the entries for the address. */
-		if (mv->tlb)
-			rv_tlb_flush_addr(mv->tlb, mv->vpid, current_pcid(&mv->cpu), gva, false);
-		rv_oracle_log(mv, RV_INVAL_ADDR, gva, current_pcid(&mv->cpu));
+		if (!(*pf & RV_PF_RETRY))
+			invalidate_on_fault(mv, gva);
 		return NULL;
 	}
-	uint32_t frame = rv_gpa_frame(mem, r.gpa);
-
-	if (frame == RV_NO_FRAME)
+	if (!tdp) {
+		if (r.gpa >= rv_guest_mem_size(mv->m->mem))
+			return mv->unbacked + (r.gpa & 4095);
+		return shadow_translate(mv, gva, kind, &r, seq, pf);
+	}
+	rc = tdp_translate(mv, r.gpa, &hpa, &perm);
+	if (rc == -2) {
+		*pf = RV_PF_RETRY;
+		return NULL;
+	}
+	if (rc)
 		return mv->unbacked + (r.gpa & 4095);
-	if (mv->tlb)
-		fill(mv, gva, &r, frame);
-	return rv_frame_hva(mem, frame) + (r.gpa & 4095);
+	fill(mv, gva, hpa, walk_perm(&r) & perm, r.dirty, r.global, now(mv));
+	rv_machine_note_miss(mv, r.gpa);
+	return host_address(mv, hpa, kind);
+}
+
+/* ---- what the guest's invalidations do (SDM vol. 3A §4.10.4) ---- */
+
+static void post(struct machine_vcpu *mv, uint32_t req)
+{
+	rv_make_request(mv->vcpu, req);
+}
+
+/* Hardware semantics, for what the hypervisor does not intercept. */
+static void hw_invlpg(struct machine_vcpu *mv, uint64_t addr)
+{
+	if (!RV_FAULT_HIT(&mv->vcpu->vm->faults, TLB_SKIP_INVLPG))
+		rv_tlb_flush_addr(mv->tlb, mv->tag, rv_machine_pcid(&mv->cpu), addr, false);
+}
+
+static void hw_invpcid(struct machine_vcpu *mv, unsigned type, uint16_t p, uint64_t addr)
+{
+	switch (type) {
+	case 0:
+		rv_tlb_flush_addr(mv->tlb, mv->tag, p, addr, true);
+		return;
+	case 1:
+		rv_tlb_flush_nonglobal(mv->tlb, mv->tag, p);
+		return;
+	case 2:
+		rv_tlb_flush_tag(mv->tlb, mv->tag, RV_TLB_ANY_PCID);
+		return;
+	default:
+		rv_tlb_flush_nonglobal(mv->tlb, mv->tag, RV_TLB_ANY_PCID);
+		return;
+	}
+}
+
+static const enum rv_inval_kind invpcid_inval[4] = { RV_INVAL_ADDR_PCID, RV_INVAL_PCID,
+						     RV_INVAL_ALL, RV_INVAL_NONGLOBAL };
+
+/* Shadow paging intercepts INVLPG: sync the address, then INVVPID/INVLPGA. */
+static void shadow_invlpg(struct machine_vcpu *mv, uint64_t addr)
+{
+	struct rv_shadow_env env;
+
+	rv_machine_shadow_env(mv, &env);
+	mv->shadow.skip_sync = RV_FAULT_HIT(&mv->vcpu->vm->faults, SHADOW_SKIP_SYNC);
+	rv_shadow_invlpg(&mv->shadow, &env, addr);
+	if (!RV_FAULT_HIT(&mv->vcpu->vm->faults, TLB_SKIP_INVLPG))
+		mv->m->vendor.flush_tlb_gva(mv->vcpu, addr);
+}
+
+/* INVPCID with shadow paging, as KVM's kvm_handle_invpcid. */
+static void shadow_invpcid(struct machine_vcpu *mv, unsigned type, uint16_t p, uint64_t addr)
+{
+	if (type == 0) {
+		shadow_invlpg(mv, addr);
+	} else if (type == 1 && p == rv_machine_pcid(&mv->cpu)) {
+		post(mv, RV_REQ_MMU_SYNC);
+		post(mv, RV_REQ_TLB_FLUSH_CURRENT);
+	} else if (type == 1) {
+		/* Another PCID's entries: KVM frees its cached roots; a
+		 * flush of the VPID/ASID is a superset. */
+		post(mv, RV_REQ_TLB_FLUSH_GUEST);
+	} else {
+		post(mv, RV_REQ_TLB_FLUSH_GUEST);
+	}
 }
 
 /*
@@ -195,72 +405,124 @@ uint8_t *rv_machine_translate(void *ctx, uint64_t gva, enum rv_access kind, uint
  * invalidates everything, globals included; changing PAE, or SMEP from 0 to
  * 1, the current PCID's entries. Other bits invalidate nothing: the rights
  * an entry caches are checked against the current CR0.WP, SMEP and SMAP on
- * every hit.
+ * every hit. KVM intercepts every CR4 bit but PGE, which VMX with EPT leaves
+ * to the guest; an intercepted change becomes a request (kvm_post_set_cr4).
  */
-static void cr4_changed(struct machine_vcpu *mv, uint64_t old, uint64_t now)
+static bool cr4_changed(struct machine_vcpu *mv, uint64_t old, uint64_t now_cr4)
 {
-	uint64_t diff = old ^ now;
+	uint64_t diff = old ^ now_cr4;
+	uint64_t guest_owned = mv->m->tdp && !mv->m->svm ? CR4_PGE : 0;
+	bool intercepted = diff & ~guest_owned;
+	bool all = (diff & CR4_PGE) || ((old & CR4_PCIDE) && !(now_cr4 & CR4_PCIDE));
+	bool current = (diff & CR4_PAE) || ((now_cr4 & CR4_SMEP) && !(old & CR4_SMEP));
+	uint16_t pcid = rv_machine_pcid(&mv->cpu);
 
-	if ((diff & CR4_PGE) || ((old & CR4_PCIDE) && !(now & CR4_PCIDE))) {
-		rv_tlb_flush_tag(mv->tlb, mv->vpid, RV_TLB_ANY_PCID);
+	if (all)
 		rv_oracle_log(mv, RV_INVAL_ALL, 0, 0);
-	} else if ((diff & CR4_PAE) || ((now & CR4_SMEP) && !(old & CR4_SMEP))) {
-		uint16_t pcid = current_pcid(&mv->cpu);
-
-		rv_tlb_flush_tag(mv->tlb, mv->vpid, pcid);
+	else if (current)
 		rv_oracle_log(mv, RV_INVAL_ALL_PCID, 0, pcid);
+	if (!intercepted) {
+		if (all)
+			rv_tlb_flush_tag(mv->tlb, mv->tag, RV_TLB_ANY_PCID);
+		return false;
 	}
+	if (all)
+		post(mv, RV_REQ_TLB_FLUSH_GUEST);
+	else if (current)
+		post(mv, RV_REQ_TLB_FLUSH_CURRENT);
+	return true;
 }
 
-/* What the guest's own invalidations remove (SDM vol. 3A §4.10.4). */
-void rv_machine_tlb_event(void *ctx, struct rv_cpu *c, enum rv_tlb_event ev, uint64_t addr,
+/* MOV CR3 with shadow paging: a new root, and unless bit 63 (PCIDE) said
+ * not to flush, a sync and a flush of the current context (kvm_set_cr3). */
+static bool shadow_mov_cr3(struct machine_vcpu *mv, bool keep)
+{
+	post(mv, RV_REQ_LOAD_MMU_PGD);
+	if (!keep) {
+		post(mv, RV_REQ_MMU_SYNC);
+		post(mv, RV_REQ_TLB_FLUSH_CURRENT);
+	}
+	return true;
+}
+
+/* What the guest's own invalidations remove; true when the hypervisor
+ * intercepts the instruction (the run stops after it, for the requests). */
+bool rv_machine_tlb_event(void *ctx, struct rv_cpu *c, enum rv_tlb_event ev, uint64_t addr,
 			  uint64_t pcid)
 {
 	struct machine_vcpu *mv = ctx;
-	struct rv_tlb *tlb = mv->tlb;
+	bool tdp = mv->m->tdp;
 	uint16_t p = (uint16_t)(pcid & 0xfff);
 
-	if (!tlb)
-		return;
+	if (!mv->tlb)
+		return false;
+	if (!tdp)
+		rv_machine_write_done(mv);
 	switch (ev) {
 	case RV_TLB_INVLPG: /* the address in the current PCID, and its globals */
-		if (!RV_FAULT_HIT(&mv->vcpu->vm->faults, TLB_SKIP_INVLPG))
-			rv_tlb_flush_addr(tlb, mv->vpid, current_pcid(c), addr, false);
-		rv_oracle_log(mv, RV_INVAL_ADDR, addr, current_pcid(c));
-		return;
+		rv_oracle_log(mv, RV_INVAL_ADDR, addr, rv_machine_pcid(c));
+		if (!tdp) {
+			shadow_invlpg(mv, addr);
+			return true;
+		}
+		hw_invlpg(mv, addr);
+		return false;
 	case RV_TLB_MOV_CR3: /* the new PCID's non-global entries, unless bit 63 */
-		if (!addr) {
-			rv_tlb_flush_nonglobal(tlb, mv->vpid, p);
+		if (!addr)
 			rv_oracle_log(mv, RV_INVAL_PCID, 0, p);
-		}
-		return;
+		if (!tdp)
+			return shadow_mov_cr3(mv, addr);
+		if (!addr)
+			rv_tlb_flush_nonglobal(mv->tlb, mv->tag, p);
+		return false;
 	case RV_TLB_INVPCID:
-		switch (pcid >> 62) {
-		case 0:
-			rv_tlb_flush_addr(tlb, mv->vpid, p, addr, true);
-			rv_oracle_log(mv, RV_INVAL_ADDR_PCID, addr, p);
-			return;
-		case 1:
-			rv_tlb_flush_nonglobal(tlb, mv->vpid, p);
-			rv_oracle_log(mv, RV_INVAL_PCID, 0, p);
-			return;
-		case 2:
-			rv_tlb_flush_tag(tlb, mv->vpid, RV_TLB_ANY_PCID);
-			rv_oracle_log(mv, RV_INVAL_ALL, 0, 0);
-			return;
-		default:
-			rv_tlb_flush_nonglobal(tlb, mv->vpid, RV_TLB_ANY_PCID);
-			rv_oracle_log(mv, RV_INVAL_NONGLOBAL, 0, 0);
-			return;
+		rv_oracle_log(mv, invpcid_inval[pcid >> 62], addr, p);
+		if (!tdp) {
+			shadow_invpcid(mv, (unsigned)(pcid >> 62), p, addr);
+			return true;
 		}
+		hw_invpcid(mv, (unsigned)(pcid >> 62), p, addr);
+		return false;
 	case RV_TLB_CR4:
-		cr4_changed(mv, addr, c->cr4);
-		return;
+		return cr4_changed(mv, addr, c->cr4);
 	default: /* CR0: only clearing PG flushes (impossible in 64-bit mode) */
 		if ((addr & CR0_PG) && !(c->cr0 & CR0_PG)) {
-			rv_tlb_flush_tag(tlb, mv->vpid, RV_TLB_ANY_PCID);
+			rv_tlb_flush_tag(mv->tlb, mv->tag, RV_TLB_ANY_PCID);
 			rv_oracle_log(mv, RV_INVAL_ALL, 0, 0);
 		}
-		return;
+		return false;
 	}
+}
+
+/* ---- the MMU requests ---- */
+
+static void shadow_sync(struct machine_vcpu *mv)
+{
+	struct rv_shadow_env env;
+
+	rv_machine_shadow_env(mv, &env);
+	mv->shadow.skip_sync = RV_FAULT_HIT(&mv->vcpu->vm->faults, SHADOW_SKIP_SYNC);
+	rv_shadow_sync(&mv->shadow, &env);
+}
+
+void rv_machine_mmu_sync(struct rv_vcpu *v)
+{
+	struct machine_vcpu *mv = v->backend_data;
+
+	if (!mv->m->tdp)
+		shadow_sync(mv);
+}
+
+void rv_machine_load_mmu_pgd(struct rv_vcpu *v)
+{
+	struct machine_vcpu *mv = v->backend_data;
+
+	if (!mv->m->tdp)
+		rv_shadow_load_root(&mv->shadow, mv->cpu.cr3);
+}
+
+void rv_machine_sync_for_guest_flush(struct machine_vcpu *mv)
+{
+	if (!mv->m->tdp)
+		shadow_sync(mv);
 }

@@ -8,6 +8,7 @@
  * covering invalidation is a guest-visible violation.
  */
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,7 +21,7 @@ void rv_oracle_log(struct machine_vcpu *mv, enum rv_inval_kind kind, uint64_t ad
 {
 	struct rv_inval *i = &mv->inval[mv->inval_next++ % RV_INVAL_LOG];
 
-	i->time = atomic_fetch_add_explicit(&mv->m->tlb_time, 1, memory_order_relaxed);
+	i->time = rv_machine_clock(mv);
 	i->kind = kind;
 	i->addr = addr & ~4095ull;
 	i->pcid = pcid;
@@ -73,11 +74,31 @@ static const char *const inval_names[] = {
 	[RV_INVAL_ALL_PCID] = "a CR4 change",
 };
 
+/* Count a violation; keep the first one's report. */
+static void record(struct rv_machine *m, const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&m->console_lock);
+	if (!m->violation[0]) {
+		va_start(ap, fmt);
+		vsnprintf(m->violation, sizeof(m->violation), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&m->console_lock);
+	atomic_fetch_add(&m->violations, 1);
+}
+
+static uint32_t pcpu_index(const struct machine_vcpu *mv)
+{
+	struct rv_pcpu *p = atomic_load_explicit(&mv->vcpu->pcpu, memory_order_relaxed);
+
+	return p ? p->index : 0;
+}
+
 static void report(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_info *e,
 		   const struct rv_walk *fresh, bool fresh_ok, const struct rv_inval *i)
 {
-	struct rv_machine *m = mv->m;
-	struct rv_pcpu *p = atomic_load_explicit(&mv->vcpu->pcpu, memory_order_relaxed);
 	char fresh_text[64], trail[160] = "";
 	const struct rv_vcpu *v = mv->vcpu;
 
@@ -92,18 +113,15 @@ static void report(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_in
 		snprintf(trail + n, sizeof(trail) - n, "%s%s", k > 1 ? ", " : "",
 			 rv_request_name(v->trail[(v->trail_next - k) % 8]));
 	}
-	pthread_mutex_lock(&m->console_lock);
-	if (!m->violation[0])
-		snprintf(m->violation, sizeof(m->violation),
-			 "oracle: vCPU %u on pCPU %u used a stale translation of %#" PRIx64
-			 ": cached frame %#" PRIx64 " (inserted at time %" PRIu64
-			 "), page tables now give %s; %s of %#" PRIx64 " at time %" PRIu64
-			 " had covered it; last requests serviced: %s; seed %" PRIu64,
-			 mv->vcpu->index, p ? p->index : 0, gva, e->fill.out, e->fill.time,
-			 fresh_text, inval_names[i->kind], i->addr, i->time,
-			 trail[0] ? trail : "none", rv_vm_config(mv->vcpu->vm)->seed);
-	pthread_mutex_unlock(&m->console_lock);
-	atomic_fetch_add(&m->violations, 1);
+	record(mv->m,
+	       "oracle: vCPU %u on pCPU %u used a stale translation of %#" PRIx64
+	       ": cached frame %#" PRIx64 " (inserted at time %" PRIu64
+	       "), page tables now give %s; %s of %#" PRIx64 " at time %" PRIu64
+	       " had covered it; last requests serviced: %s; seed %" PRIu64,
+	       mv->vcpu->index, pcpu_index(mv), gva, e->fill.out,
+	       e->fill.time >> RV_TIME_OWNER_BITS, fresh_text, inval_names[i->kind], i->addr,
+	       i->time >> RV_TIME_OWNER_BITS, trail[0] ? trail : "none",
+	       rv_vm_config(mv->vcpu->vm)->seed);
 }
 
 /* Check a TLB hit about to be used for @gva. */
@@ -124,8 +142,37 @@ void rv_oracle_check(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_
 	if (same)
 		return;
 	mv->oracle_stale++;
+	/* Only this vCPU's own walks may have made what it uses: another's
+	 * translation under the same tag means the tags were not kept apart
+	 * (a shared VPID not flushed at entry, an ASID reused without a flush). */
+	uint32_t owner = (uint32_t)(e.fill.time & ((1u << RV_TIME_OWNER_BITS) - 1));
+
+	if (owner != mv->vcpu->index) {
+		record(mv->m,
+		       "oracle: vCPU %u on pCPU %u used vCPU %u's translation of %#" PRIx64
+		       " (frame %#" PRIx64 ", tag %u): its own tables give another; seed %" PRIu64,
+		       mv->vcpu->index, pcpu_index(mv), owner, gva, e.fill.out, e.tag.vpid,
+		       rv_vm_config(mv->vcpu->vm)->seed);
+		return;
+	}
 	const struct rv_inval *i = covering(mv, &e);
 
 	if (i)
 		report(mv, gva, &e, &fresh, ok, i);
+}
+
+/* A TLB hit on a host frame freed by a page move: its remote flush has
+ * returned (the frame is freed only then), so nothing may reach it. */
+void rv_oracle_host_violation(struct machine_vcpu *mv, uint64_t gva,
+			      const struct rv_tlb_entry *entry)
+{
+	struct rv_tlb_info e;
+
+	rv_tlb_decode(entry, &e);
+	record(mv->m,
+	       "oracle: host violation: vCPU %u on pCPU %u used a translation of %#" PRIx64
+	       " to host frame %#" PRIx64 " (inserted at time %" PRIu64
+	       "), freed by a page move after its remote flush returned; seed %" PRIu64,
+	       mv->vcpu->index, pcpu_index(mv), gva, e.fill.out >> 12,
+	       e.fill.time >> RV_TIME_OWNER_BITS, rv_vm_config(mv->vcpu->vm)->seed);
 }

@@ -158,6 +158,11 @@ uint64_t rv_guest_mem_size(const struct rv_guest_mem *m)
 	return m->size;
 }
 
+uint32_t rv_guest_mem_nr_frames(const struct rv_guest_mem *m)
+{
+	return m->nr_frames;
+}
+
 uint32_t rv_gpa_frame(const struct rv_guest_mem *m, uint64_t gpa)
 {
 	if (gpa >= m->size)
@@ -226,6 +231,27 @@ uint32_t rv_guest_mem_move_page(struct rv_guest_mem *m, uint64_t gpa, uint32_t n
 	}
 	pthread_mutex_unlock(&m->lock);
 	return old;
+}
+
+uint32_t rv_guest_mem_unmap_page(struct rv_guest_mem *m, uint64_t gpa)
+{
+	if (gpa >= m->size)
+		return RV_NO_FRAME;
+	return atomic_exchange(&m->gpa_frame[gpa >> RV_PAGE_SHIFT], RV_NO_FRAME);
+}
+
+uint32_t rv_guest_mem_remap_page(struct rv_guest_mem *m, uint64_t gpa, uint32_t old, uint32_t node)
+{
+	uint32_t to = old;
+
+	pthread_mutex_lock(&m->lock);
+	if (node < m->nr_nodes && m->node[node].nr_free) {
+		to = m->node[node].free[--m->node[node].nr_free];
+		memcpy(rv_frame_hva(m, to), rv_frame_hva(m, old), RV_PAGE_SIZE);
+	}
+	atomic_store_explicit(&m->gpa_frame[gpa >> RV_PAGE_SHIFT], to, memory_order_release);
+	pthread_mutex_unlock(&m->lock);
+	return to;
 }
 
 void rv_guest_mem_free_frame(struct rv_guest_mem *m, uint32_t frame)

@@ -35,6 +35,8 @@ struct rv_guest_mem *rv_guest_mem_create(const struct rv_guest_mem_config *cfg, 
 					 size_t errlen);
 void rv_guest_mem_destroy(struct rv_guest_mem *m);
 uint64_t rv_guest_mem_size(const struct rv_guest_mem *m);
+/* Every host frame, RAM and spare: frame numbers are below this. */
+uint32_t rv_guest_mem_nr_frames(const struct rv_guest_mem *m);
 
 /* The frame backing @gpa's page, or RV_NO_FRAME outside RAM. */
 uint32_t rv_gpa_frame(const struct rv_guest_mem *m, uint64_t gpa);
@@ -53,6 +55,15 @@ uint32_t rv_gpa_home_node(const struct rv_guest_mem *m, uint64_t gpa);
  * when @gpa is outside RAM or @node has no free frame.
  */
 uint32_t rv_guest_mem_move_page(struct rv_guest_mem *m, uint64_t gpa, uint32_t node);
+
+/*
+ * A move in two steps, for a host that must flush translations in between:
+ * unmap (the page reads as RV_NO_FRAME; returns its frame), then remap onto
+ * a free frame of @node with the old frame's contents (returns the new
+ * frame; with none free, the old one is mapped back and returned).
+ */
+uint32_t rv_guest_mem_unmap_page(struct rv_guest_mem *m, uint64_t gpa);
+uint32_t rv_guest_mem_remap_page(struct rv_guest_mem *m, uint64_t gpa, uint32_t old, uint32_t node);
 void rv_guest_mem_free_frame(struct rv_guest_mem *m, uint32_t frame);
 uint32_t rv_guest_mem_free_frames(const struct rv_guest_mem *m, uint32_t node);
 

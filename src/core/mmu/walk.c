@@ -6,6 +6,8 @@
 
 #define LEVELS 4
 
+_Atomic uint64_t rv_walk_retry_entry;
+
 static uint64_t addr_mask(unsigned maxphyaddr)
 {
 	return ((1ull << maxphyaddr) - 1) & ~0xfffull;
@@ -92,6 +94,11 @@ static int walk_once(const struct rv_walk_ctx *c, uint64_t gva, enum rv_walk_acc
 	for (unsigned level = LEVELS; level >= 1; level--) {
 		uint64_t gpa = table + ((gva >> (12 + 9 * (level - 1))) & 511) * 8;
 		_Atomic uint64_t *p = c->entry(c->phys, gpa);
+
+		if (p == &rv_walk_retry_entry) {
+			*pfec = RV_PFEC_RETRY;
+			return -1;
+		}
 		uint64_t e = p ? atomic_load_explicit(p, memory_order_acquire) : ~0ull;
 
 		w->entry_gpa[w->levels] = gpa;

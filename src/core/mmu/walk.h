@@ -27,6 +27,11 @@
 #define RV_PFEC_U    (1u << 2)
 #define RV_PFEC_RSVD (1u << 3)
 #define RV_PFEC_I    (1u << 4)
+/* Not a #PF: an entry's page is being moved; exit and run again (cpu.h). */
+#define RV_PFEC_RETRY (1u << 31)
+
+/* What an entry callback returns for a page being moved. */
+extern _Atomic uint64_t rv_walk_retry_entry;
 
 enum rv_walk_access { RV_WALK_READ, RV_WALK_WRITE, RV_WALK_FETCH };
 

@@ -143,7 +143,11 @@ static void halt(struct rv_pcpu *p, struct rv_vcpu *v)
 
 static void requeue(struct rv_pcpu *p, struct rv_vcpu *v)
 {
+	struct rv_vm *vm = p->vm;
+
 	vcpu_put(p, v);
+	if (RV_FAULT_HIT(&vm->faults, VCPU_MIGRATE))
+		p = vm->pcpus[(p->index + 1) % vm->nr_pcpus];
 	rv_rq_push(p, v);
 }
 
@@ -230,6 +234,12 @@ static void step_wait(struct rv_pcpu *p, struct rv_vcpu *v)
 
 	rv_count(&v->stat[RV_STAT_wait_ns], now - p->ws.start);
 	rv_trace(vm, RV_TRACE_WAIT_DONE, v->index, 0);
+	if (v->after_wait) {
+		void (*done)(struct rv_vcpu *) = v->after_wait;
+
+		v->after_wait = NULL;
+		done(v);
+	}
 	v->phase = RV_PHASE_HOST;
 	enum rv_exit pending = v->pending_exit;
 

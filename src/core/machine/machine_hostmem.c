@@ -1,0 +1,149 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Host-side changes of guest memory (DESIGN §5, §7): moving a guest page to
+ * another host frame, e.g. onto the NUMA node of the vCPU that touches it.
+ *
+ * The order is KVM's for an MMU-notifier invalidation: unmap the page (the
+ * memslot, the EPT/NPT leaf, every shadow SPTE of the frame), flush every
+ * vCPU's TLB with WAIT, and only when that returned copy the page to its new
+ * frame, map it, and free the old one, which is poisoned and kept out of use
+ * so that the oracle can tell a later use of it (a host violation). A vCPU
+ * touching the page meanwhile exits and retries, as on an EPT violation.
+ *
+ * The move runs from the exit handler of the vCPU that chose the page, so
+ * its wait is done by the dispatch loop (both executors).
+ */
+#include <string.h>
+
+#include "machine_impl.h"
+#include "reqvisor/request.h"
+#include "sched/pcpu.h"
+#include "reqvisor/vm.h"
+#include "vm_impl.h"
+
+#define POISON 0xdb
+
+bool rv_machine_frame_freed(const struct rv_machine *m, uint32_t frame)
+{
+	return atomic_load_explicit(&m->freed[frame / 64], memory_order_acquire) &
+	       (1ull << (frame % 64));
+}
+
+static bool is_table_page(const struct rv_machine *m, uint64_t gfn)
+{
+	return atomic_load_explicit(&m->table_pages[gfn / 64], memory_order_relaxed) &
+	       (1ull << (gfn % 64));
+}
+
+void rv_machine_note_table_page(struct rv_machine *m, uint64_t gpa)
+{
+	uint64_t gfn = gpa >> 12;
+
+	if (gpa < rv_guest_mem_size(m->mem) && !is_table_page(m, gfn))
+		atomic_fetch_or_explicit(&m->table_pages[gfn / 64], 1ull << (gfn % 64),
+					 memory_order_relaxed);
+}
+
+/* A TLB miss reached guest page @gpa: maybe move it (--numa-migrate, or the
+ * fault point hostmem.migrate). Page-table pages stay where they are. */
+void rv_machine_note_miss(struct machine_vcpu *mv, uint64_t gpa)
+{
+	struct rv_machine *m = mv->m;
+	uint32_t nodes = m->cfg.nr_nodes ? m->cfg.nr_nodes : 1;
+	uint32_t frame, node, want;
+
+	if (mv->move_gpa || gpa >= rv_guest_mem_size(m->mem) || is_table_page(m, gpa >> 12))
+		return;
+	frame = rv_gpa_frame(m->mem, gpa);
+	if (frame == RV_NO_FRAME)
+		return;
+	node = rv_frame_node(m->mem, frame);
+	if (RV_FAULT_HIT(&mv->vcpu->vm->faults, HOSTMEM_MIGRATE))
+		want = (node + 1) % nodes;
+	else if (m->cfg.numa_migrate && !(++mv->misses % 64) &&
+		 (want = (uint32_t)mv->vcpu->node % nodes) != node)
+		;
+	else
+		return;
+	mv->move_gpa = (gpa & ~4095ull) | 1;
+	mv->move_node = want;
+}
+
+static void for_each_shadow_zap(struct rv_machine *m, struct rv_vm *vm, uint32_t frame)
+{
+	for (uint32_t i = 0; i < rv_vm_nr_vcpus(vm); i++) {
+		struct rv_vcpu *v = rv_vm_vcpu(vm, i);
+		struct machine_vcpu *o = v ? v->backend_data : NULL;
+
+		if (o)
+			rv_shadow_zap_frame(&o->shadow, frame);
+	}
+	(void)m;
+}
+
+/* After the remote flush returned: no vCPU can use the old frame now. */
+static void finish_move(struct rv_vcpu *v)
+{
+	struct machine_vcpu *mv = v->backend_data;
+	struct rv_machine *m = mv->m;
+	uint64_t gpa = mv->move_gpa & ~4095ull;
+	uint32_t old = mv->move_old, to;
+
+	pthread_mutex_lock(&m->mmu_lock);
+	to = rv_guest_mem_remap_page(m->mem, gpa, old, mv->move_node);
+	m->frame_gfn[to] = (uint32_t)(gpa >> 12);
+	if (m->tdp)
+		rv_tdp_map(m->tdp_tables, gpa, to);
+	if (to != old) {
+		memset(rv_frame_hva(m->mem, old), POISON, 4096);
+		atomic_fetch_or_explicit(&m->freed[old / 64], 1ull << (old % 64),
+					 memory_order_release);
+		atomic_fetch_add(&m->pages_moved, 1);
+	}
+	pthread_mutex_unlock(&m->mmu_lock);
+	mv->move_gpa = 0;
+}
+
+/* Unmap, then TLB_FLUSH to every vCPU with WAIT; finish_move() follows. */
+void rv_machine_start_move(struct machine_vcpu *mv)
+{
+	struct rv_machine *m = mv->m;
+	struct rv_vcpu *v = mv->vcpu;
+	struct rv_pcpu *p = atomic_load_explicit(&v->pcpu, memory_order_relaxed);
+	uint64_t gpa = mv->move_gpa & ~4095ull;
+	struct rv_vcpu_mask all;
+	uint32_t old;
+
+	pthread_mutex_lock(&m->mmu_lock);
+	/* Faults that walked before this see the sequence move and do not
+	 * install what they found (KVM's mmu_invalidate_seq). */
+	atomic_fetch_add(&m->mmu_seq, 1);
+	old = rv_guest_mem_unmap_page(m->mem, gpa);
+	if (old != RV_NO_FRAME) {
+		if (m->tdp)
+			rv_tdp_unmap(m->tdp_tables, gpa);
+		else
+			for_each_shadow_zap(m, v->vm, old);
+	}
+	pthread_mutex_unlock(&m->mmu_lock);
+	if (old == RV_NO_FRAME) {
+		mv->move_gpa = 0;
+		return;
+	}
+	mv->move_old = old;
+	rv_make_request(v, RV_REQ_TLB_FLUSH);
+	rv_mask_zero(&all);
+	for (uint32_t i = 0; i < rv_vm_nr_vcpus(v->vm); i++)
+		rv_mask_set(&all, i);
+	if (RV_FAULT_HIT(&v->vm->faults, REMOTE_FLUSH_NO_WAIT)) {
+		rv_vcpu_make_vcpus_request_mask(v, RV_REQ_BIT_TLB_FLUSH, &all);
+		finish_move(v);
+		return;
+	}
+	v->after_wait = finish_move;
+	rv_vcpu_make_vcpus_request_mask(v, RV_REQ_TLB_FLUSH, &all);
+	if (!p->ws.nr && v->after_wait) { /* nobody to wait for */
+		v->after_wait = NULL;
+		finish_move(v);
+	}
+}
