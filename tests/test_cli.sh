@@ -48,6 +48,10 @@ expect 2 "truncated file" -- run "$tmp/short"
 expect 2 "must be at least 16 MiB" -- run "$mini" --mem 8M
 expect 2 "mem takes a size" -- run "$mini" --mem lots
 expect 2 "vendor takes vmx or svm" -- run "$mini" --vendor arm
+expect 2 "tdp takes on or off" -- run "$mini" --tdp maybe
+expect 2 "vpids takes 1 to 65536" -- run "$mini" --vpids 0
+expect 2 "asids takes 2 to 65536" -- run "$mini" --asids 1
+expect 2 "svm-flush takes tlb-control or new-asid" -- run "$mini" --svm-flush never
 expect 2 "one guest image at a time" -- run "$mini" "$mini"
 expect 2 "tlb takes SETSxWAYS" -- run "$mini" --tlb 100x8
 expect 2 "oracle takes off, sample or full" -- run "$mini" --oracle most

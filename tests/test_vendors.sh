@@ -23,13 +23,16 @@ run() { # run WANT_STATUS ELF ARGS...
 }
 
 counts=${RV_VENDOR_COUNTS:-2 8}
+# TSan runs take the threads executor only: RV_VENDOR_EXECUTORS=threads.
+executors=${RV_VENDOR_EXECUTORS:-threads deterministic}
 for vendor in vmx svm; do
 	for tdp in on off; do
 		for n in $counts; do
 			for elf in "$shootdown" "$pcid" "$hello"; do
 				v=(--vendor "$vendor" --tdp "$tdp" --vcpus "$n")
-				run 0 "$elf" "${v[@]}" --executor threads
-				run 0 "$elf" "${v[@]}" --executor deterministic --seed "$n"
+				for e in $executors; do
+					run 0 "$elf" "${v[@]}" --executor "$e" --seed "$n"
+				done
 			done
 		done
 		# Benign: page moves under a running shootdown, migrations,

@@ -91,7 +91,7 @@ static void finish_move(struct rv_vcpu *v)
 
 	pthread_mutex_lock(&m->mmu_lock);
 	to = rv_guest_mem_remap_page(m->mem, gpa, old, mv->move_node);
-	m->frame_gfn[to] = (uint32_t)(gpa >> 12);
+	atomic_store_explicit(&m->frame_gfn[to], (uint32_t)(gpa >> 12), memory_order_relaxed);
 	if (m->tdp)
 		rv_tdp_map(m->tdp_tables, gpa, to);
 	if (to != old) {

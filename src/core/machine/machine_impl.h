@@ -63,7 +63,7 @@ struct rv_machine {
 	struct rv_vpid_allocator *vpids; /* VMX */
 	struct rv_asid_pcpu *asid;	 /* SVM: one per pCPU, used by its thread only */
 	struct rv_shadow_track track;	 /* shadow paging */
-	uint32_t *frame_gfn;		 /* host frame -> guest page, for write tracking */
+	_Atomic uint32_t *frame_gfn;	 /* host frame -> guest page, for write tracking */
 	_Atomic uint64_t *freed;	 /* host frames freed by a page move (oracle) */
 	pthread_mutex_t mmu_lock;	 /* host-side changes of the second stage */
 	_Atomic uint64_t mmu_seq;	 /* bumped by each host-side unmap */

@@ -238,7 +238,8 @@ void rv_machine_write_done(struct machine_vcpu *mv)
 	if (!frame)
 		return;
 	mv->pending_write = 0;
-	rv_shadow_write_done(&mv->m->track, mv->m->frame_gfn[frame - 1]);
+	rv_shadow_write_done(&mv->m->track, atomic_load_explicit(&mv->m->frame_gfn[frame - 1],
+								 memory_order_relaxed));
 }
 
 static uint8_t *host_address(struct machine_vcpu *mv, uint64_t hpa, enum rv_access kind)

@@ -25,9 +25,9 @@ int rv_machine_vendor_init(struct rv_machine *m, char *err, size_t errlen)
 	if (!m->freed || !m->frame_gfn || !m->table_pages)
 		goto oom;
 	for (uint32_t f = 0; f < frames; f++)
-		m->frame_gfn[f] = UINT32_MAX;
+		atomic_init(&m->frame_gfn[f], UINT32_MAX);
 	for (uint64_t gfn = 0; gfn < rv_guest_mem_size(m->mem) >> 12; gfn++)
-		m->frame_gfn[rv_gpa_frame(m->mem, gfn << 12)] = (uint32_t)gfn;
+		atomic_store(&m->frame_gfn[rv_gpa_frame(m->mem, gfn << 12)], (uint32_t)gfn);
 	if (m->tdp) {
 		m->tdp_tables =
 			rv_tdp_create(m->svm ? RV_TDP_NPT : RV_TDP_EPT, m->mem, err, errlen);

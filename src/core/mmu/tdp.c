@@ -22,7 +22,8 @@ struct rv_tdp {
 	enum rv_tdp_format format;
 	struct rv_guest_mem *mem;
 	_Atomic uint64_t (*table)[ENTRIES]; /* the pool; table 0 is the root */
-	unsigned nr_tables, used;
+	unsigned nr_tables;
+	_Atomic unsigned used; /* read by lock-free walks (table_at) */
 	unsigned large;
 };
 
@@ -35,7 +36,9 @@ static _Atomic uint64_t *table_at(const struct rv_tdp *t, uint64_t hpa)
 {
 	uint64_t i = (hpa - RV_TDP_TABLE_HPA) >> 12;
 
-	return hpa >= RV_TDP_TABLE_HPA && i < t->used ? t->table[i] : NULL;
+	return hpa >= RV_TDP_TABLE_HPA && i < atomic_load_explicit(&t->used, memory_order_acquire)
+		       ? t->table[i]
+		       : NULL;
 }
 
 static uint64_t link_entry(const struct rv_tdp *t, unsigned index)
@@ -62,9 +65,12 @@ static bool is_large(const struct rv_tdp *t, uint64_t e)
 
 static int new_table(struct rv_tdp *t)
 {
-	if (t->used == t->nr_tables)
+	unsigned n = atomic_load_explicit(&t->used, memory_order_relaxed);
+
+	if (n == t->nr_tables)
 		return -1;
-	return (int)t->used++;
+	atomic_store_explicit(&t->used, n + 1, memory_order_release);
+	return (int)n;
 }
 
 static unsigned index_at(uint64_t gpa, unsigned level)
@@ -277,7 +283,7 @@ int rv_tdp_map(struct rv_tdp *t, uint64_t gpa, uint32_t frame)
 
 unsigned rv_tdp_tables(const struct rv_tdp *t)
 {
-	return t->used;
+	return atomic_load(&t->used);
 }
 
 unsigned rv_tdp_large_leaves(const struct rv_tdp *t)
