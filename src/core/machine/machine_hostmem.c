@@ -69,7 +69,7 @@ void rv_machine_note_miss(struct machine_vcpu *mv, uint64_t gpa)
 	mv->move_node = want;
 }
 
-static void for_each_shadow_zap(struct rv_machine *m, struct rv_vm *vm, uint32_t frame)
+static void zap_shadow_frame(struct rv_vm *vm, uint32_t frame)
 {
 	for (uint32_t i = 0; i < rv_vm_nr_vcpus(vm); i++) {
 		struct rv_vcpu *v = rv_vm_vcpu(vm, i);
@@ -78,7 +78,6 @@ static void for_each_shadow_zap(struct rv_machine *m, struct rv_vm *vm, uint32_t
 		if (o)
 			rv_shadow_zap_frame(&o->shadow, frame);
 	}
-	(void)m;
 }
 
 /* After the remote flush returned: no vCPU can use the old frame now. */
@@ -123,7 +122,7 @@ void rv_machine_start_move(struct machine_vcpu *mv)
 		if (m->tdp)
 			rv_tdp_unmap(m->tdp_tables, gpa);
 		else
-			for_each_shadow_zap(m, v->vm, old);
+			zap_shadow_frame(v->vm, old);
 	}
 	pthread_mutex_unlock(&m->mmu_lock);
 	if (old == RV_NO_FRAME) {

@@ -524,6 +524,5 @@ void rv_machine_load_mmu_pgd(struct rv_vcpu *v)
 
 void rv_machine_sync_for_guest_flush(struct machine_vcpu *mv)
 {
-	if (!mv->m->tdp)
-		shadow_sync(mv);
+	rv_machine_mmu_sync(mv->vcpu);
 }

@@ -19,9 +19,8 @@ static struct machine_vcpu *mv_of(struct rv_vcpu *v)
  * flushes them. Not a guest invalidation (the shadow tables, the guest's
  * virtual TLB, keep what they hold): what it prevents is one vCPU using
  * another's entries, which the oracle catches by the entries' owner. */
-static void vpid0_transition_flush(struct machine_vcpu *mv, bool entry)
+static void vpid0_transition_flush(struct machine_vcpu *mv)
 {
-	(void)entry;
 	if (mv->tag || !mv->tlb)
 		return;
 	if (RV_FAULT_HIT(&mv->vcpu->vm->faults, VMX_SKIP_VPID0_FLUSH))
@@ -42,12 +41,12 @@ static void vmx_vcpu_load(struct rv_vcpu *v, struct rv_pcpu *p, struct rv_pcpu *
 
 static void vmx_vcpu_put(struct rv_vcpu *v)
 {
-	vpid0_transition_flush(mv_of(v), false);
+	vpid0_transition_flush(mv_of(v));
 }
 
 static void vmx_prepare_entry(struct rv_vcpu *v)
 {
-	vpid0_transition_flush(mv_of(v), true);
+	vpid0_transition_flush(mv_of(v));
 }
 
 static bool guest_physical_of(void *ctx, const struct rv_tlb_info *e)
