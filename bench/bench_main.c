@@ -11,6 +11,7 @@
 
 #include "bench.h"
 #include "bench_tlb.h"
+#include "bench_vendors.h"
 
 #define EXIT_FAILED   1
 #define EXIT_USAGE    2
@@ -22,6 +23,7 @@ static void usage(FILE *out)
 		"usage: reqvisor-bench sched [--json FILE] [--quick]\n"
 		"       reqvisor-bench cpu [--json FILE] [--quick]\n"
 		"       reqvisor-bench tlb [--sets N] [--ways N] [--json FILE] [--quick]\n"
+		"       reqvisor-bench vendors [--vcpus N] [--rounds N] [--json FILE] [--quick]\n"
 		"       reqvisor-bench --help\n"
 		"\n"
 		"sched: the scheduler's hot paths, each beside its physical reference,\n"
@@ -44,7 +46,8 @@ static void usage(FILE *out)
 		"  --quick       about a tenth of the iterations (a smoke test)\n"
 		"\n"
 		"Exit status: 0 measured (targets PASS or MISS), 1 could not run, 2 bad usage,\n"
-		"3 (cpu) the CPUs computed different results, so the figures do not compare.\n");
+		"3 (cpu) the CPUs computed different results, so the figures do not compare.\n"
+		"tlb and vendors have their own --help.\n");
 }
 
 __attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
@@ -120,6 +123,8 @@ int main(int argc, char **argv)
 		return command("sched", argc - 2, argv + 2, bench_sched);
 	if (!strcmp(argv[1], "tlb"))
 		return bench_tlb(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "vendors"))
+		return bench_vendors(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "cpu"))
 		return command("cpu", argc - 2, argv + 2, bench_cpu);
 	return bad("unknown command '%s'", argv[1]);

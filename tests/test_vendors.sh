@@ -48,6 +48,8 @@ done
 # Small tag spaces: every vCPU on VPID 0; ASIDs wrapping every few runs;
 # flushing by taking a fresh ASID.
 run 0 "$pcid" --vendor vmx --vpids 1 --vcpus 8 --executor deterministic --seed 1
+run 0 "$shootdown" --vendor vmx --vpids 1 --vcpus 8
+run 0 "$shootdown" --vendor vmx --tdp off --vpids 1 --vcpus 8 --executor deterministic --seed 3
 run 0 "$pcid" --vendor svm --asids 3 --vcpus 8 --executor deterministic --seed 1
 run 0 "$shootdown" --vendor svm --asids 2 --vcpus 8
 run 0 "$shootdown" --vendor svm --svm-flush new-asid --asids 5 --vcpus 8 --executor deterministic --seed 2
@@ -63,6 +65,10 @@ for e in threads deterministic; do
 		--fault shadow.skip_sync=1
 	run 3 "$shootdown" --vendor svm --tdp off --vcpus 8 --executor "$e" --seed 1 \
 		--fault shadow.skip_sync=1
+	run 3 "$shootdown" --vendor vmx --vpids 1 --vcpus 8 --executor "$e" --seed 1 \
+		--fault vmx.skip_vpid0_flush=1
+	run 3 "$shootdown" --vendor vmx --tdp off --vpids 1 --vcpus 8 --executor "$e" --seed 1 \
+		--fault vmx.skip_vpid0_flush=1
 done
 run 3 "$shootdown" --vendor vmx --vcpus 8 --topology 2x1 --executor deterministic --seed 1 \
 	--fault vmx.invept_keep_combined=1,hostmem.migrate=0.01

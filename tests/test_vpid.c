@@ -65,6 +65,16 @@ START_TEST(a_freed_vpid_is_reused_and_freeing_0_is_harmless)
 }
 END_TEST
 
+START_TEST(a_limit_of_1_leaves_only_vpid_0)
+{
+	rv_vpid_allocator_destroy(&alloc);
+	rv_vpid_allocator_init(&alloc, 1);
+	ck_assert_uint_eq(rv_vpid_alloc(&alloc), 0);
+	ck_assert_uint_eq(rv_vpid_alloc(&alloc), 0);
+	ck_assert_uint_eq(alloc.in_use, 0);
+}
+END_TEST
+
 #define THREADS	   2
 #define PER_THREAD 20000
 
@@ -114,6 +124,7 @@ static Suite *vpid_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, all_65535_vpids_are_distinct_and_nonzero_then_0);
 	tcase_add_test(tc, a_freed_vpid_is_reused_and_freeing_0_is_harmless);
+	tcase_add_test(tc, a_limit_of_1_leaves_only_vpid_0);
 	tcase_add_test(tc, concurrent_allocations_never_share_a_vpid);
 	suite_add_tcase(s, tc);
 	return s;

@@ -8,7 +8,7 @@
 
 void rv_vpid_allocator_init(struct rv_vpid_allocator *a, uint32_t limit)
 {
-	if (limit < 2 || limit > RV_VPID_COUNT)
+	if (!limit || limit > RV_VPID_COUNT)
 		limit = RV_VPID_COUNT;
 	memset(a->used, 0, sizeof(a->used));
 	pthread_mutex_init(&a->lock, NULL);

@@ -21,8 +21,8 @@ struct rv_vpid_allocator {
 	uint64_t used[RV_VPID_COUNT / 64];
 };
 
-/* @limit: how many VPIDs exist, 2..RV_VPID_COUNT (small values let tests
- * reach exhaustion); 0 means RV_VPID_COUNT. */
+/* @limit: how many VPIDs exist, 1..RV_VPID_COUNT, 0 included (small values
+ * let tests reach exhaustion; 1 leaves only VPID 0); 0 means RV_VPID_COUNT. */
 void rv_vpid_allocator_init(struct rv_vpid_allocator *a, uint32_t limit);
 void rv_vpid_allocator_destroy(struct rv_vpid_allocator *a);
 

@@ -309,6 +309,8 @@ static void machine_stats_json(struct rv_vcpu *v, FILE *out)
 		mv->oracle_checks, mv->oracle_stale);
 }
 
+_Static_assert(RV_TLB_NR_FLUSH_OPS <= 8, "rv_machine_totals has room for 8 flush operations");
+
 void rv_machine_totals(struct rv_machine *m, struct rv_vm *vm, struct rv_machine_totals *t)
 {
 	memset(t, 0, sizeof(*t));
@@ -320,18 +322,32 @@ void rv_machine_totals(struct rv_machine *m, struct rv_vm *vm, struct rv_machine
 		t->tlb_hits += s->hits;
 		t->tlb_misses += s->misses;
 		t->tlb_inserts += s->inserts;
-		for (int op = 0; op < RV_TLB_NR_FLUSH_OPS; op++)
+		for (int op = 0; op < RV_TLB_NR_FLUSH_OPS; op++) {
 			t->tlb_flushed += s->flushed[op];
+			t->flush_calls[op] += s->flushes[op];
+			t->flush_killed[op] += s->flushed[op];
+		}
 	}
+	uint64_t gp_lookups = 0, gp_hits = 0;
+
 	for (uint32_t i = 0; vm && i < rv_vm_nr_vcpus(vm); i++) {
 		struct rv_vcpu *v = rv_vm_vcpu(vm, i);
 		struct machine_vcpu *mv = v ? v->backend_data : NULL;
 
-		if (mv) {
-			t->oracle_checks += mv->oracle_checks;
-			t->oracle_stale += mv->oracle_stale;
-		}
+		if (!mv)
+			continue;
+		t->oracle_checks += mv->oracle_checks;
+		t->oracle_stale += mv->oracle_stale;
+		t->instructions += mv->cpu.instructions;
+		gp_lookups += mv->gp_lookups;
+		gp_hits += mv->gp_hits;
+		t->guest_walks += mv->guest_walks;
+		t->tdp_walks += mv->tdp_walks;
+		t->shadow_hits += mv->shadow_hits;
+		t->shadow_faults += mv->shadow_faults;
 	}
+	t->translations = t->tlb_hits + t->tlb_misses - gp_lookups;
+	t->translation_misses = t->tlb_misses - (gp_lookups - gp_hits);
 	t->violations = atomic_load(&m->violations);
 	t->pages_moved = atomic_load(&m->pages_moved);
 	for (unsigned w = 0; w < 65536 / 64; w++)

@@ -63,6 +63,14 @@ struct rv_machine_totals {
 	uint64_t tlb_hits, tlb_misses, tlb_inserts, tlb_flushed;
 	uint64_t oracle_checks, oracle_stale, violations, pages_moved;
 	uint32_t unknown_ports;
+	uint64_t instructions;
+	/* Per hardware flush operation (enum rv_tlb_flush_op, mmu/tlb.h):
+	 * calls and the entries they removed. */
+	uint64_t flush_calls[8], flush_killed[8];
+	/* Translations the CPU asked for (TLB lookups of guest addresses) and
+	 * those that missed; see machine_impl.h for the rest. */
+	uint64_t translations, translation_misses;
+	uint64_t guest_walks, tdp_walks, shadow_hits, shadow_faults;
 };
 
 void rv_machine_totals(struct rv_machine *m, struct rv_vm *vm, struct rv_machine_totals *t);

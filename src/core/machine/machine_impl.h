@@ -87,6 +87,10 @@ struct machine_vcpu {
 	uint64_t move_gpa; /* a page move chosen by a TLB miss: page | 1 */
 	uint32_t move_old, move_node;
 	uint64_t misses;
+	/* Miss-path counters (reqvisor-bench vendors): lookups of guest-physical
+	 * entries and their hits, walks of the guest's and the second-stage
+	 * tables, misses the shadow tables served, shadow page faults. */
+	uint64_t gp_lookups, gp_hits, guest_walks, tdp_walks, shadow_hits, shadow_faults;
 	bool retry; /* interrupt delivery met a page being moved */
 	uint64_t oracle_hits, oracle_checks, oracle_stale;
 	struct rv_inval inval[RV_INVAL_LOG];

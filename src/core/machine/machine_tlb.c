@@ -99,11 +99,14 @@ static int tdp_translate(struct machine_vcpu *mv, uint64_t gpa, uint64_t *hpa, u
 		mv->tlb ? rv_tlb_lookup(mv->tlb, RV_TLB_GUEST_PHYSICAL, tag, gpa) : NULL;
 	struct rv_tdp_walk w;
 
+	mv->gp_lookups += mv->tlb != NULL;
 	if (e) {
+		mv->gp_hits++;
 		*hpa = rv_tlb_entry_translate(e, gpa);
 		*perm = rv_tlb_entry_perm(e);
 		return 0;
 	}
+	mv->tdp_walks++;
 	if (rv_tdp_walk(mv->m->tdp_tables, gpa, &w) != RV_TDP_OK)
 		return gpa < rv_guest_mem_size(mv->m->mem) ? -2 : -1;
 	*hpa = w.hpa_page | (gpa & (w.page_size - 1));
@@ -171,6 +174,7 @@ static int walk(struct machine_vcpu *mv, uint64_t gva, enum rv_access kind, stru
 							  : RV_WALK_READ;
 
 	walk_ctx(mv, &w, true);
+	mv->guest_walks++;
 	return rv_walk(&w, gva, a, r, pf);
 }
 
@@ -256,6 +260,7 @@ static uint8_t *shadow_translate(struct machine_vcpu *mv, uint64_t gva, enum rv_
 	struct rv_shadow_env env;
 	struct rv_shadow_leaf leaf;
 
+	mv->shadow_faults++;
 	rv_machine_shadow_env(mv, &env);
 	env.seq = &mv->m->mmu_seq;
 	env.seq_seen = seq;
@@ -308,6 +313,7 @@ uint8_t *rv_machine_translate(void *ctx, uint64_t gva, enum rv_access kind, uint
 	if (!tdp && rv_shadow_lookup(&mv->shadow, gva, &leaf) &&
 	    rights_allow(mv, leaf.perm, leaf.dirty, kind)) {
 		/* The shadow tables are the guest's TLB too: check their use. */
+		mv->shadow_hits++;
 		e = fill(mv, gva, (uint64_t)leaf.frame << 12, leaf.perm, leaf.dirty, leaf.global,
 			 leaf.time);
 		if (e)
