@@ -38,7 +38,7 @@ for vendor in vmx svm; do
 		# Benign: page moves under a running shootdown, migrations,
 		# preemption; VPIDs and ASIDs running out.
 		v=(--vendor "$vendor" --tdp "$tdp" --vcpus 8 --topology 2x1)
-		benign=hostmem.migrate=0.01,vcpu.migrate=0.5,vcpu.preempt=0.01,vpid.exhaust=0.5,asid.exhaust=0.01
+		benign=hostmem.migrate=0.01,hostmem.zap=0.002,vcpu.migrate=0.5,vcpu.preempt=0.01,vpid.exhaust=0.5,asid.exhaust=0.01
 		run 0 "$shootdown" "${v[@]}" --fault "$benign"
 		run 0 "$shootdown" "${v[@]}" --fault "$benign" --executor deterministic --seed 5
 		run 0 "$shootdown" "${v[@]}" --numa-migrate --executor deterministic --seed 6

@@ -152,9 +152,10 @@ void guest_summary(struct guest_run *g, struct rv_vm *vm)
 	       " violations\n",
 	       t.oracle_checks, t.oracle_stale - (t.violations < t.oracle_stale ? t.violations : 0),
 	       t.violations);
-	if (t.pages_moved)
-		printf("  host: %" PRIu64 " guest pages moved (unmap, remote flush, copy)\n",
-		       t.pages_moved);
+	if (t.pages_moved || t.pages_zapped)
+		printf("  host: %" PRIu64 " guest pages moved (unmap, remote flush, copy), %" PRIu64
+		       " zapped (unmap, remote flush)\n",
+		       t.pages_moved, t.pages_zapped);
 	if (t.unknown_ports)
 		printf("  %u I/O ports used that no device answers (see --stats)\n",
 		       t.unknown_ports);

@@ -350,6 +350,7 @@ void rv_machine_totals(struct rv_machine *m, struct rv_vm *vm, struct rv_machine
 	t->translation_misses = t->tlb_misses - (gp_lookups - gp_hits);
 	t->violations = atomic_load(&m->violations);
 	t->pages_moved = atomic_load(&m->pages_moved);
+	t->pages_zapped = atomic_load(&m->pages_zapped);
 	for (unsigned w = 0; w < 65536 / 64; w++)
 		t->unknown_ports +=
 			(uint32_t)__builtin_popcountll(atomic_load(&m->unknown_ports[w]));

@@ -61,7 +61,7 @@ uint64_t rv_machine_violations(const struct rv_machine *m, const char **report);
 /* What the machine's TLBs and oracle did, summed over pCPUs and vCPUs. */
 struct rv_machine_totals {
 	uint64_t tlb_hits, tlb_misses, tlb_inserts, tlb_flushed;
-	uint64_t oracle_checks, oracle_stale, violations, pages_moved;
+	uint64_t oracle_checks, oracle_stale, violations, pages_moved, pages_zapped;
 	uint32_t unknown_ports;
 	uint64_t instructions;
 	/* Per hardware flush operation (enum rv_tlb_flush_op, mmu/tlb.h):

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * Host-side changes of guest memory (DESIGN §5, §7): moving a guest page to
- * another host frame, e.g. onto the NUMA node of the vCPU that touches it.
+ * another host frame, e.g. onto the NUMA node of the vCPU that touches it,
+ * and zapping the second-stage mappings of a guest-physical range (KVM's
+ * kvm_zap_gfn_range: the pages stay where they are; the next access faults
+ * them back in from the memslot).
  *
  * The order is KVM's for an MMU-notifier invalidation: unmap the page (the
  * memslot, the EPT/NPT leaf, every shadow SPTE of the frame), flush every
@@ -21,7 +24,12 @@
 #include "reqvisor/vm.h"
 #include "vm_impl.h"
 
-#define POISON 0xdb
+#define POISON	 0xdb
+#define ZAP_SPAN (2ull << 20) /* a zap covers the 2 MiB around the page */
+
+/* move_gpa: the page | MOVE_PENDING, plus MOVE_ZAP for a zap. */
+#define MOVE_PENDING 1ull
+#define MOVE_ZAP     2ull
 
 bool rv_machine_frame_freed(const struct rv_machine *m, uint32_t frame)
 {
@@ -58,6 +66,10 @@ void rv_machine_note_miss(struct machine_vcpu *mv, uint64_t gpa)
 	if (frame == RV_NO_FRAME)
 		return;
 	node = rv_frame_node(m->mem, frame);
+	if (RV_FAULT_HIT(&mv->vcpu->vm->faults, HOSTMEM_ZAP)) {
+		mv->move_gpa = (gpa & ~(ZAP_SPAN - 1)) | MOVE_ZAP | MOVE_PENDING;
+		return;
+	}
 	if (RV_FAULT_HIT(&mv->vcpu->vm->faults, HOSTMEM_MIGRATE))
 		want = (node + 1) % nodes;
 	else if (m->cfg.numa_migrate && !(++mv->misses % 64) &&
@@ -65,7 +77,7 @@ void rv_machine_note_miss(struct machine_vcpu *mv, uint64_t gpa)
 		;
 	else
 		return;
-	mv->move_gpa = (gpa & ~4095ull) | 1;
+	mv->move_gpa = (gpa & ~4095ull) | MOVE_PENDING;
 	mv->move_node = want;
 }
 
@@ -103,16 +115,76 @@ static void finish_move(struct rv_vcpu *v)
 	mv->move_gpa = 0;
 }
 
+/*
+ * rv_flush_remote_tlbs from a vCPU's exit handler: TLB_FLUSH to itself and to
+ * every other vCPU with WAIT; @done runs when no vCPU can use what the flush
+ * covers any more (the dispatch loop waits for the kicked ones).
+ */
+static void flush_remote_tlbs(struct rv_vcpu *v, void (*done)(struct rv_vcpu *v))
+{
+	struct rv_pcpu *p = atomic_load_explicit(&v->pcpu, memory_order_relaxed);
+	struct rv_vcpu_mask all;
+
+	rv_make_request(v, RV_REQ_TLB_FLUSH);
+	rv_mask_zero(&all);
+	for (uint32_t i = 0; i < rv_vm_nr_vcpus(v->vm); i++)
+		rv_mask_set(&all, i);
+	if (RV_FAULT_HIT(&v->vm->faults, REMOTE_FLUSH_NO_WAIT)) {
+		rv_vcpu_make_vcpus_request_mask(v, RV_REQ_BIT_TLB_FLUSH, &all);
+		done(v);
+		return;
+	}
+	v->after_wait = done;
+	rv_vcpu_make_vcpus_request_mask(v, RV_REQ_TLB_FLUSH, &all);
+	if (!p->ws.nr && v->after_wait) { /* nobody to wait for */
+		v->after_wait = NULL;
+		done(v);
+	}
+}
+
+static void finish_zap(struct rv_vcpu *v)
+{
+	struct machine_vcpu *mv = v->backend_data;
+
+	atomic_fetch_add(&mv->m->pages_zapped, ZAP_SPAN / 4096);
+	mv->move_gpa = 0;
+}
+
+/* Drop the second-stage mappings of the 2 MiB range; nothing is freed. */
+static void start_zap(struct machine_vcpu *mv)
+{
+	struct rv_machine *m = mv->m;
+	uint64_t base = mv->move_gpa & ~(ZAP_SPAN - 1);
+	uint64_t end = base + ZAP_SPAN;
+
+	if (end > rv_guest_mem_size(m->mem))
+		end = rv_guest_mem_size(m->mem);
+	pthread_mutex_lock(&m->mmu_lock);
+	atomic_fetch_add(&m->mmu_seq, 1);
+	for (uint64_t gpa = base; gpa < end; gpa += 4096) {
+		uint32_t frame = rv_gpa_frame(m->mem, gpa);
+
+		if (m->tdp)
+			rv_tdp_unmap(m->tdp_tables, gpa);
+		else if (frame != RV_NO_FRAME)
+			zap_shadow_frame(mv->vcpu->vm, frame);
+	}
+	pthread_mutex_unlock(&m->mmu_lock);
+	flush_remote_tlbs(mv->vcpu, finish_zap);
+}
+
 /* Unmap, then TLB_FLUSH to every vCPU with WAIT; finish_move() follows. */
 void rv_machine_start_move(struct machine_vcpu *mv)
 {
 	struct rv_machine *m = mv->m;
 	struct rv_vcpu *v = mv->vcpu;
-	struct rv_pcpu *p = atomic_load_explicit(&v->pcpu, memory_order_relaxed);
 	uint64_t gpa = mv->move_gpa & ~4095ull;
-	struct rv_vcpu_mask all;
 	uint32_t old;
 
+	if (mv->move_gpa & MOVE_ZAP) {
+		start_zap(mv);
+		return;
+	}
 	pthread_mutex_lock(&m->mmu_lock);
 	/* Faults that walked before this see the sequence move and do not
 	 * install what they found (KVM's mmu_invalidate_seq). */
@@ -130,19 +202,23 @@ void rv_machine_start_move(struct machine_vcpu *mv)
 		return;
 	}
 	mv->move_old = old;
-	rv_make_request(v, RV_REQ_TLB_FLUSH);
-	rv_mask_zero(&all);
-	for (uint32_t i = 0; i < rv_vm_nr_vcpus(v->vm); i++)
-		rv_mask_set(&all, i);
-	if (RV_FAULT_HIT(&v->vm->faults, REMOTE_FLUSH_NO_WAIT)) {
-		rv_vcpu_make_vcpus_request_mask(v, RV_REQ_BIT_TLB_FLUSH, &all);
-		finish_move(v);
-		return;
-	}
-	v->after_wait = finish_move;
-	rv_vcpu_make_vcpus_request_mask(v, RV_REQ_TLB_FLUSH, &all);
-	if (!p->ws.nr && v->after_wait) { /* nobody to wait for */
-		v->after_wait = NULL;
-		finish_move(v);
-	}
+	flush_remote_tlbs(v, finish_move);
+}
+
+/*
+ * An EPT violation or NPF on RAM whose second-stage leaf a zap removed: map
+ * the page again from the memslot. False while the page is being moved (the
+ * access then exits and retries).
+ */
+bool rv_machine_tdp_fault_in(struct rv_machine *m, uint64_t gpa)
+{
+	uint32_t frame;
+	bool mapped = false;
+
+	pthread_mutex_lock(&m->mmu_lock);
+	frame = rv_gpa_frame(m->mem, gpa);
+	if (frame != RV_NO_FRAME)
+		mapped = rv_tdp_map(m->tdp_tables, gpa & ~4095ull, frame) == 0;
+	pthread_mutex_unlock(&m->mmu_lock);
+	return mapped;
 }

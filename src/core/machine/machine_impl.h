@@ -69,6 +69,7 @@ struct rv_machine {
 	_Atomic uint64_t mmu_seq;	 /* bumped by each host-side unmap */
 	_Atomic uint64_t *table_pages;	 /* guest pages a walk read entries from */
 	_Atomic uint64_t pages_moved;
+	_Atomic uint64_t pages_zapped;
 };
 
 struct machine_vcpu {
@@ -136,6 +137,7 @@ uint64_t rv_machine_tag_root(const struct machine_vcpu *mv);
 /* Flush everything of the vCPU's current tag (INVVPID single-context, SVM
  * TLB_CONTROL 3): linear, combined and, on SVM, its nested entries. */
 void rv_machine_flush_tag(struct machine_vcpu *mv);
+bool rv_machine_tdp_fault_in(struct rv_machine *m, uint64_t gpa);
 /* The MMU requests (shadow paging; nothing to do with TDP). */
 void rv_machine_mmu_sync(struct rv_vcpu *v);
 void rv_machine_load_mmu_pgd(struct rv_vcpu *v);

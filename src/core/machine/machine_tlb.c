@@ -107,8 +107,13 @@ static int tdp_translate(struct machine_vcpu *mv, uint64_t gpa, uint64_t *hpa, u
 		return 0;
 	}
 	mv->tdp_walks++;
-	if (rv_tdp_walk(mv->m->tdp_tables, gpa, &w) != RV_TDP_OK)
-		return gpa < rv_guest_mem_size(mv->m->mem) ? -2 : -1;
+	if (rv_tdp_walk(mv->m->tdp_tables, gpa, &w) != RV_TDP_OK) {
+		if (gpa >= rv_guest_mem_size(mv->m->mem))
+			return -1;
+		if (!rv_machine_tdp_fault_in(mv->m, gpa) ||
+		    rv_tdp_walk(mv->m->tdp_tables, gpa, &w) != RV_TDP_OK)
+			return -2;
+	}
 	*hpa = w.hpa_page | (gpa & (w.page_size - 1));
 	*perm = w.perm;
 	if (mv->tlb) {
