@@ -56,7 +56,7 @@ run 0 "$shootdown" --vendor svm --svm-flush new-asid --asids 5 --vcpus 8 --execu
 
 # Breaking: each vendor rule switched off is caught by the oracle.
 mig=vcpu.migrate=1,vcpu.preempt=0.01
-for e in threads deterministic; do
+for e in $executors; do
 	run 3 "$shootdown" --vendor vmx --vcpus 8 --executor "$e" --seed 1 \
 		--fault vmx.skip_migration_flush=1,$mig
 	run 3 "$pcid" --vendor svm --asids 3 --vcpus 8 --executor "$e" --seed 1 \
