@@ -110,6 +110,7 @@ static int run_one(const struct vendor_opts *o, const struct vendor_row *r, FILE
 		.executor = RV_EXEC_THREADS,
 		.seed = 1,
 		.backend = &rv_machine_backend,
+		.shadow_paging = r->shadow,
 	};
 	char err[256];
 	struct rv_machine *m = rv_machine_create(&mc, err, sizeof(err));

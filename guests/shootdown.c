@@ -31,6 +31,10 @@
  */
 #include "rv.h"
 
+#ifdef RV_SHOOTDOWN_HV
+#include "hyperv.h"
+#endif
+
 #define DEFAULT_ROUNDS 64
 
 /* reqvisor fills the block; rounds 0 there means "the guest's default". */
@@ -52,6 +56,7 @@ enum {
 	CHECK_FINAL = 4,     /* after the last round, a word not at its page's last version */
 	CHECK_SPURIOUS = 5,  /* a flush IPI arrived with no flush requested */
 	CHECK_CONFIG = 6,    /* .rvconfig pages out of range */
+	CHECK_HYPERCALL = 7, /* hv-shootdown: a flush hypercall did not succeed */
 };
 
 /* The initiator's request, read by the flush handlers while their flag is set. */
@@ -81,6 +86,7 @@ static struct {
 	u32 npool;
 	struct sd_cpu *cpus;
 	struct flush_req req;
+	u64 hv_pages; /* hv-shootdown: the hypercall page, then one input page per vCPU */
 } sd;
 
 static struct rv_barrier sync_point = RV_BARRIER_INIT(0);
@@ -213,7 +219,8 @@ static u64 remap(u32 page)
 	return old;
 }
 
-static void request_flush(struct sd_cpu *c, unsigned cpu, unsigned ncpus, u32 round)
+static __attribute__((unused)) void request_flush(struct sd_cpu *c, unsigned cpu, unsigned ncpus,
+						  u32 round)
 {
 	for (unsigned v = 0; v < ncpus; v++) {
 		if (v != cpu)
@@ -234,13 +241,116 @@ static void request_flush(struct sd_cpu *c, unsigned cpu, unsigned ncpus, u32 ro
 	}
 }
 
-static void wait_for_acks(unsigned cpu, unsigned ncpus)
+static __attribute__((unused)) void wait_for_acks(unsigned cpu, unsigned ncpus)
 {
 	for (unsigned v = 0; v < ncpus; v++) {
 		while (v != cpu && rv_load_acquire(&sd.cpus[v].pending))
 			rv_pause();
 	}
 }
+
+#ifdef RV_SHOOTDOWN_HV
+/* ---- hv-shootdown: the flush hypercalls instead of IPIs ---- */
+
+#define HV_FORMS  6
+#define LONG_LIST 20 /* more than 15 entries: the hypervisor flushes everything */
+
+/* Every vCPU but @cpu, as a non-Ex processor mask (0: "all", beyond 64). */
+static u64 others_mask(unsigned cpu, unsigned ncpus)
+{
+	if (ncpus > 64)
+		return 0;
+	return ((ncpus == 64 ? 0 : 1ull << ncpus) - 1) & ~(1ull << cpu);
+}
+
+/* A sparse VP set of every vCPU but @cpu at @set; returns its bank count. */
+static u32 others_set(u64 *set, unsigned cpu, unsigned ncpus)
+{
+	u32 banks = (ncpus + 63) / 64;
+
+	set[0] = HV_SET_SPARSE;
+	set[1] = banks == 64 ? ~0ull : (1ull << banks) - 1;
+	for (u32 b = 0; b < banks; b++) {
+		u32 in_bank = ncpus - b * 64 < 64 ? ncpus - b * 64 : 64;
+
+		set[2 + b] = in_bank == 64 ? ~0ull : (1ull << in_bank) - 1;
+		if (cpu / 64 == b)
+			set[2 + b] &= ~(1ull << (cpu % 64));
+	}
+	return banks;
+}
+
+/* The GVA list of the request: contiguous pages share an entry whose low
+ * 12 bits count the pages after the first. */
+static u32 gva_list(u64 *list)
+{
+	u32 n = 0;
+
+	for (u32 k = 0; k < sd.req.count; k++) {
+		u64 va = window_va(sd.req.page[k]);
+
+		if (n && (list[n - 1] & 0xfff) < 0xfff &&
+		    (list[n - 1] & ~0xfffull) + ((list[n - 1] & 0xfff) + 1) * RV_PAGE_SIZE == va)
+			list[n - 1]++;
+		else
+			list[n++] = va;
+	}
+	return n;
+}
+
+/* Round r uses form r % 6: List, a List too long to queue, Space for all
+ * processors, ListEx and SpaceEx with sparse sets, and a List with a
+ * processor mask of 0 (all). Returns when no vCPU can use the old pages. */
+static void hv_flush_others(struct sd_cpu *c, unsigned cpu, unsigned ncpus, u32 round)
+{
+	u64 *in = rv_phys(sd.hv_pages + (1 + (u64)cpu) * RV_PAGE_SIZE);
+	u32 form = round % HV_FORMS, reps = 0, var = 0, banks;
+	u16 code;
+	u64 rax;
+
+	if (ncpus == 1)
+		return;
+	in[0] = 0; /* the address space: the flush is for all of them anyway */
+	in[1] = HV_FLUSH_ALL_ADDRESS_SPACES;
+	switch (form) {
+	case 0:
+	case 5:
+		in[2] = form == 5 ? 0 : others_mask(cpu, ncpus);
+		reps = gva_list(&in[3]);
+		code = HV_FLUSH_LIST;
+		break;
+	case 1:
+		in[2] = others_mask(cpu, ncpus);
+		for (u32 k = 0; k < LONG_LIST; k++)
+			in[3 + k] = window_va(sd.req.page[k % sd.req.count]);
+		reps = LONG_LIST;
+		code = HV_FLUSH_LIST;
+		break;
+	case 2:
+		in[1] |= HV_FLUSH_ALL_PROCESSORS;
+		in[2] = 0;
+		code = HV_FLUSH_SPACE;
+		break;
+	case 3:
+		banks = others_set(&in[2], cpu, ncpus);
+		var = banks;
+		reps = gva_list(&in[4 + banks]);
+		code = HV_FLUSH_LIST_EX;
+		break;
+	default:
+		var = others_set(&in[2], cpu, ncpus);
+		code = HV_FLUSH_SPACE_EX;
+		break;
+	}
+	rax = hv_call(hv_control(code, false, var, reps, 0), (u64)(uintptr_t)in, 0);
+	if (hv_status(rax) != HV_STATUS_SUCCESS || hv_reps(rax) != reps)
+		rv_fail(CHECK_HYPERCALL,
+			"hv-shootdown: flush hypercall %#x (form %u) returned %#lx, want status 0 "
+			"and %u reps",
+			code, form, rax, reps);
+	c->ipis_sent++; /* counted as one flush request */
+}
+#endif
 
 static void lead_round(struct sd_cpu *c, unsigned cpu, unsigned ncpus, u32 round)
 {
@@ -266,8 +376,12 @@ static void lead_round(struct sd_cpu *c, unsigned cpu, unsigned ncpus, u32 round
 			report(CHECK_INITIATOR, "the initiator's own INVLPG did not take", page,
 			       word, v, sd.req.version[k]);
 	}
+#ifdef RV_SHOOTDOWN_HV
+	hv_flush_others(c, cpu, ncpus, round);
+#else
 	request_flush(c, cpu, ncpus, round);
 	wait_for_acks(cpu, ncpus);
+#endif
 	/* Every vCPU has flushed: publish, and only now let the old frames be reused. */
 	for (u32 k = 0; k < batch; k++) {
 		rv_store_release(&sd.published[sd.req.page[k]], sd.req.version[k]);
@@ -317,6 +431,12 @@ static void setup(unsigned ncpus)
 	for (unsigned v = 0; v < ncpus; v++)
 		sd.cpus[v].rng = rv_config.seed ^ ((u64)v + 1) * 0x9e3779b97f4a7c15ull;
 	rv_set_handler(VEC_FLUSH, flush_handler);
+#ifdef RV_SHOOTDOWN_HV
+	if (!hv_present())
+		rv_fail(RV_EXIT_NO_FEATURE, "hv-shootdown: no Hyper-V flush hypercalls (--hyperv)");
+	sd.hv_pages = (u64)(uintptr_t)rv_pages_alloc(1 + ncpus);
+	hv_enable(sd.hv_pages);
+#endif
 }
 
 static void run(struct sd_cpu *c, unsigned cpu, unsigned ncpus)
@@ -365,6 +485,13 @@ static void summary(unsigned ncpus)
 		led += sd.cpus[v].rounds_led;
 		ipis += sd.cpus[v].ipis_sent;
 	}
+#ifdef RV_SHOOTDOWN_HV
+	rv_printf("hv-shootdown: %u vCPUs, %lu rounds of up to %u of %u pages, %lu flush "
+		  "hypercalls, %lu worker accesses: no stale contents seen\n",
+		  ncpus, led, BATCH, sd.pages, ipis, ops);
+	(void)flushes;
+	return;
+#endif
 	rv_printf("shootdown: %u vCPUs, %lu rounds of up to %u of %u pages, %lu IPIs sent, "
 		  "%lu flushes acknowledged, %lu worker accesses: no stale contents seen\n",
 		  ncpus, led, BATCH, sd.pages, ipis, flushes, ops);

@@ -5,6 +5,7 @@
 #include "helpers.h"
 #include "reqvisor/request.h"
 #include "service.h"
+#include "vm_impl.h"
 
 /* A vendor that logs which flush ran, in order. */
 static char log_buf[64];
@@ -116,12 +117,111 @@ START_TEST(guest_flush_purges_pending_hv_flush)
 }
 END_TEST
 
-START_TEST(hv_flush_without_fifo_is_a_full_guest_flush)
+static void hv_push(const uint64_t *e, unsigned n)
 {
+	rv_hv_fifo_push(&v->hv_fifo[RV_HV_L1], e, n);
+}
+
+START_TEST(hv_flush_drains_the_fifo_page_by_page)
+{
+	/* One page, then a page and two more (low 12 bits), then a
+	 * non-canonical address, which is skipped. */
+	const uint64_t e[] = { 0x1000, 0x5000 | 2, 0x800000000000ull };
+
+	hv_push(e, 3);
+	post(RV_REQ_HV_TLB_FLUSH);
+	ck_assert(rv_service_requests(v));
+	ck_assert_str_eq(log_buf, "VVVV");
+	ck_assert_uint_eq(v->stat[RV_STAT_hv_flushes], 1);
+	ck_assert_uint_eq(v->hv_fifo[RV_HV_L1].count, 0);
+}
+END_TEST
+
+START_TEST(hv_flush_all_entry_is_one_guest_flush)
+{
+	const uint64_t e[] = { 0x1000 };
+
+	hv_push(e, 1);
+	hv_push(NULL, 0); /* a Space call */
+	hv_push(e, 1);
 	post(RV_REQ_HV_TLB_FLUSH);
 	ck_assert(rv_service_requests(v));
 	ck_assert_str_eq(log_buf, "G");
-	ck_assert_uint_eq(v->stat[RV_STAT_hv_flushes], 1);
+}
+END_TEST
+
+START_TEST(hv_flush_with_shadow_paging_is_one_guest_flush)
+{
+	const uint64_t e[] = { 0x1000, 0x2000 };
+
+	t.vm->cfg.shadow_paging = true;
+	hv_push(e, 2);
+	post(RV_REQ_HV_TLB_FLUSH);
+	ck_assert(rv_service_requests(v));
+	ck_assert_str_eq(log_buf, "G");
+}
+END_TEST
+
+START_TEST(hv_fifo_takes_a_batch_only_with_a_slot_to_spare)
+{
+	uint64_t e[RV_HV_FIFO_SIZE], out[RV_HV_FIFO_SIZE];
+	struct rv_hv_fifo *f = &v->hv_fifo[RV_HV_L1];
+
+	for (unsigned i = 0; i < RV_HV_FIFO_SIZE; i++)
+		e[i] = (i + 1) * 0x1000ull;
+	ck_assert(rv_hv_fifo_push(f, e, 10));
+	ck_assert(rv_hv_fifo_push(f, e, 5));  /* 15: one slot left */
+	ck_assert(!rv_hv_fifo_push(f, e, 1)); /* no spare: flush-all */
+	ck_assert_uint_eq(f->count, RV_HV_FIFO_SIZE);
+	ck_assert(!rv_hv_fifo_push(f, e, 1)); /* full, and ends in flush-all */
+	ck_assert_uint_eq(rv_hv_fifo_take(f, out), RV_HV_FIFO_SIZE);
+	ck_assert_uint_eq(out[RV_HV_FIFO_SIZE - 1], RV_HV_FLUSH_ALL_ENTRY);
+	ck_assert_uint_eq(out[14], 5 * 0x1000ull);
+	ck_assert(!rv_hv_fifo_push(f, e, 16)); /* never whole: no slot would stay */
+	ck_assert_uint_eq(f->count, 1);
+}
+END_TEST
+
+START_TEST(guest_flush_purges_the_fifo_too)
+{
+	const uint64_t e[] = { 0x1000 };
+
+	hv_push(e, 1);
+	post(RV_REQ_HV_TLB_FLUSH);
+	post(RV_REQ_TLB_FLUSH_GUEST);
+	ck_assert(rv_service_requests(v));
+	ck_assert_str_eq(log_buf, "G");
+	ck_assert_uint_eq(v->hv_fifo[RV_HV_L1].count, 0);
+	ck_assert_uint_eq(v->stat[RV_STAT_hv_purges], 1);
+}
+END_TEST
+
+START_TEST(a_purge_without_a_request_still_empties_the_fifo)
+{
+	const uint64_t e[] = { 0x1000 };
+
+	hv_push(e, 1); /* pushed; its request not posted yet */
+	post(RV_REQ_TLB_FLUSH_GUEST);
+	ck_assert(rv_service_requests(v));
+	ck_assert_uint_eq(v->hv_fifo[RV_HV_L1].count, 0);
+	post(RV_REQ_HV_TLB_FLUSH); /* the late request finds nothing */
+	ck_assert(rv_service_requests(v));
+	ck_assert_str_eq(log_buf, "G");
+}
+END_TEST
+
+START_TEST(the_l2_fifo_is_drained_only_in_l2)
+{
+	const uint64_t e[] = { 0x1000 };
+
+	rv_hv_fifo_push(&v->hv_fifo[RV_HV_L2], e, 1);
+	post(RV_REQ_HV_TLB_FLUSH);
+	ck_assert(rv_service_requests(v));
+	ck_assert_str_eq(log_buf, "");
+	v->hv_mode = RV_HV_L2;
+	post(RV_REQ_HV_TLB_FLUSH);
+	ck_assert(rv_service_requests(v));
+	ck_assert_str_eq(log_buf, "V");
 }
 END_TEST
 
@@ -194,7 +294,13 @@ static Suite *service_suite(void)
 	tcase_add_test(tc, tlb_flush_keeps_pending_flush_guest);
 	tcase_add_test(tc, flush_current_runs_before_flush_guest);
 	tcase_add_test(tc, guest_flush_purges_pending_hv_flush);
-	tcase_add_test(tc, hv_flush_without_fifo_is_a_full_guest_flush);
+	tcase_add_test(tc, hv_flush_drains_the_fifo_page_by_page);
+	tcase_add_test(tc, hv_flush_all_entry_is_one_guest_flush);
+	tcase_add_test(tc, hv_flush_with_shadow_paging_is_one_guest_flush);
+	tcase_add_test(tc, hv_fifo_takes_a_batch_only_with_a_slot_to_spare);
+	tcase_add_test(tc, guest_flush_purges_the_fifo_too);
+	tcase_add_test(tc, a_purge_without_a_request_still_empties_the_fifo);
+	tcase_add_test(tc, the_l2_fifo_is_drained_only_in_l2);
 	tcase_add_test(tc, service_order_is_bit_order);
 	tcase_add_test(tc, tlb_family_service_leaves_other_requests);
 	tcase_add_test(tc, vm_dead_stops_the_vcpu_before_later_requests);

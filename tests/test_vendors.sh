@@ -6,21 +6,7 @@
 # Usage: test_vendors.sh REQVISOR SHOOTDOWN.elf PCID.elf HELLO.elf
 set -u
 rv=$1 shootdown=$2 pcid=$3 hello=$4
-fails=0 passes=0 out=
-
-run() { # run WANT_STATUS ELF ARGS...
-	local want=$1 elf=$2
-	shift 2
-	out=$("$rv" run "$elf" --quiet --oracle full "$@" 2>&1)
-	local got=$?
-	if [ "$got" -ne "$want" ]; then
-		echo "FAIL: $(basename "$elf") $* -> status $got (want $want)"
-		echo "$out" | tail -3
-		fails=$((fails + 1))
-	else
-		passes=$((passes + 1))
-	fi
-}
+. "$(dirname "$0")/guest_run.sh"
 
 counts=${RV_VENDOR_COUNTS:-2 8}
 # TSan runs take the threads executor only: RV_VENDOR_EXECUTORS=threads.

@@ -6,6 +6,8 @@
 #include <stdatomic.h>
 #include <stdint.h>
 
+#include "reqvisor/hv_fifo.h"
+
 /* Values mirror KVM's vcpu->mode. */
 enum rv_vcpu_mode {
 	RV_OUTSIDE_GUEST_MODE = 0,
@@ -60,6 +62,9 @@ struct rv_vcpu {
 	/* Written only by posters whose post found the bit already set. */
 	_Alignas(64) _Atomic uint64_t coalesced[64];
 
+	/* Hyper-V flush FIFOs (L1, L2): pushed by any vCPU's hypercall. */
+	_Alignas(64) struct rv_hv_fifo hv_fifo[RV_HV_NR_MODES];
+
 	/* Owned by the pCPU that has the vCPU loaded. */
 	_Alignas(64) int phase;
 	int pending_exit; /* a halt or finish held back by a WAIT broadcast */
@@ -70,6 +75,7 @@ struct rv_vcpu {
 	uint32_t slice_left;
 	uint32_t walk_left;
 	struct rv_pcpu *last_pcpu;
+	enum rv_hv_mode hv_mode; /* whose FIFO HV_TLB_FLUSH drains: L2 in a nested guest */
 	void *backend_data;
 	uint64_t serviced[64];
 	uint64_t covered[64]; /* cleared unserviced by a superset request */

@@ -29,6 +29,9 @@ struct rv_vm_config {
 	const char *faults; /* fault spec, or NULL */
 	bool pin;	    /* pin worker threads to host CPUs */
 	bool trace;	    /* hash every scheduling event (deterministic only) */
+	/* TDP off: HV_TLB_FLUSH always becomes a full guest flush, since
+	 * shadow paging cannot flush one address of a FIFO cheaply (KVM). */
+	bool shadow_paging;
 	const struct rv_backend_ops *backend;
 	const struct rv_vendor_ops *vendor; /* NULL: the null vendor */
 	void *backend_ctx;		    /* for the backend's use */

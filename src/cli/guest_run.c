@@ -55,6 +55,7 @@ int guest_prepare(struct run_opts *o, struct guest_run *g, char *err, size_t err
 		.asids = o->asids,
 		.svm_new_asid = o->svm_new_asid,
 		.numa_migrate = o->numa_migrate,
+		.hyperv = o->hyperv,
 		.console_prefix = o->console_prefix,
 		.oracle = (enum rv_oracle_mode)o->oracle,
 		.tlb_sets = o->tlb_sets,
@@ -90,6 +91,7 @@ int guest_prepare(struct run_opts *o, struct guest_run *g, char *err, size_t err
 	o->cfg.backend = &rv_machine_backend;
 	o->cfg.backend_ctx = g->machine;
 	o->cfg.vendor = rv_machine_vendor(g->machine);
+	o->cfg.shadow_paging = o->shadow;
 	return 0;
 }
 

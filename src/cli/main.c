@@ -46,6 +46,9 @@ static void usage(FILE *out)
 		"                        new-asid (a CPU without flush-by-ASID)\n"
 		"  --numa-migrate        move guest pages to the node of the vCPU that misses\n"
 		"                        on them (each move: unmap, remote flush, copy)\n"
+		"  --hyperv              Hyper-V enlightenments: CPUID 0x40000000-5, the guest\n"
+		"                        OS ID, hypercall and VP index MSRs, and the TLB flush\n"
+		"                        hypercalls (docs/hyperv.md)\n"
 		"  --console-prefix      prefix each console line with its vCPU index\n"
 		"  --pages N             the guest's configuration block: pages (default 64)\n"
 		"  --tlb SETSxWAYS       each pCPU's TLB (default 256x8)\n"
@@ -175,7 +178,8 @@ enum {
 	OPT_VPIDS,
 	OPT_ASIDS,
 	OPT_SVM_FLUSH,
-	OPT_NUMA_MIGRATE
+	OPT_NUMA_MIGRATE,
+	OPT_HYPERV
 };
 
 static const struct option long_opts[] = {
@@ -203,6 +207,7 @@ static const struct option long_opts[] = {
 	{ "asids", required_argument, NULL, OPT_ASIDS },
 	{ "svm-flush", required_argument, NULL, OPT_SVM_FLUSH },
 	{ "numa-migrate", no_argument, NULL, OPT_NUMA_MIGRATE },
+	{ "hyperv", no_argument, NULL, OPT_HYPERV },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -226,6 +231,9 @@ static int parse_one(int c, const char *arg, struct run_opts *o)
 		return 0;
 	case OPT_PREFIX:
 		o->console_prefix = true;
+		return 0;
+	case OPT_HYPERV:
+		o->hyperv = true;
 		return 0;
 	case OPT_NUMA_MIGRATE:
 		o->numa_migrate = true;

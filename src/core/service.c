@@ -49,13 +49,19 @@ static bool handle_load_mmu_pgd(struct rv_vcpu *vcpu)
 	return true;
 }
 
-/* A guest flush is a superset of any pending Hyper-V flush of this mode. */
-static void purge_hv_flush(struct rv_vcpu *vcpu)
+/*
+ * The request is cleared before the FIFO is emptied, and both before the
+ * covering flush: an entry dropped here was pushed before that flush runs,
+ * and a push whose request comes after the clear leaves the request pending.
+ */
+void rv_hv_purge(struct rv_vcpu *vcpu)
 {
-	if (!rv_test_request(vcpu, RV_REQ_BIT_HV_TLB_FLUSH))
-		return;
-	cover(vcpu, RV_REQ_BIT_HV_TLB_FLUSH);
-	rv_count(&vcpu->stat[RV_STAT_hv_purges], 1);
+	bool pending = rv_test_request(vcpu, RV_REQ_BIT_HV_TLB_FLUSH);
+
+	if (pending)
+		cover(vcpu, RV_REQ_BIT_HV_TLB_FLUSH);
+	if (rv_hv_fifo_reset(&vcpu->hv_fifo[vcpu->hv_mode]) || pending)
+		rv_count(&vcpu->stat[RV_STAT_hv_purges], 1);
 }
 
 static bool handle_tlb_flush(struct rv_vcpu *vcpu)
@@ -73,17 +79,46 @@ static bool handle_tlb_flush_current(struct rv_vcpu *vcpu)
 
 static bool handle_tlb_flush_guest(struct rv_vcpu *vcpu)
 {
-	purge_hv_flush(vcpu);
+	rv_hv_purge(vcpu);
 	vcpu->vm->vendor.flush_tlb_guest(vcpu);
 	return true;
 }
 
-/* No FIFO exists before the Hyper-V backend: every drain is a flush-all
- * entry, which the TLFS rules turn into a full guest flush. */
+static bool canonical(uint64_t gva)
+{
+	return (uint64_t)((int64_t)(gva << 16) >> 16) == gva;
+}
+
+/* Each entry is a page and, in its low 12 bits, how many pages follow. */
+static void flush_entries(struct rv_vcpu *vcpu, const uint64_t *e, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t page = e[i] & ~4095ull;
+
+		for (uint64_t k = 0; k <= (e[i] & 4095); k++) {
+			if (canonical(page + k * 4096))
+				vcpu->vm->vendor.flush_tlb_gva(vcpu, page + k * 4096);
+		}
+	}
+}
+
+/* Drain this mode's FIFO: per-address flushes, or one full guest flush for
+ * a flush-all entry and with shadow paging (docs/hyperv.md). */
 static bool handle_hv_tlb_flush(struct rv_vcpu *vcpu)
 {
+	uint64_t e[RV_HV_FIFO_SIZE];
+	unsigned n = rv_hv_fifo_take(&vcpu->hv_fifo[vcpu->hv_mode], e);
+	bool all = vcpu->vm->cfg.shadow_paging;
+
 	rv_count(&vcpu->stat[RV_STAT_hv_flushes], 1);
-	vcpu->vm->vendor.flush_tlb_guest(vcpu);
+	if (RV_FAULT_HIT(&vcpu->vm->faults, HV_SKIP_FIFO_DRAIN))
+		return true;
+	for (unsigned i = 0; i < n && !all; i++)
+		all = e[i] == RV_HV_FLUSH_ALL_ENTRY;
+	if (all)
+		vcpu->vm->vendor.flush_tlb_guest(vcpu);
+	else
+		flush_entries(vcpu, e, n);
 	return true;
 }
 

@@ -11,6 +11,12 @@
 	((1ull << RV_REQ_BIT_TLB_FLUSH) | (1ull << RV_REQ_BIT_TLB_FLUSH_CURRENT) | \
 	 (1ull << RV_REQ_BIT_TLB_FLUSH_GUEST) | (1ull << RV_REQ_BIT_HV_TLB_FLUSH))
 
+/*
+ * Drop a pending HV_TLB_FLUSH and empty the current mode's FIFO: the flush
+ * about to run is a superset (a guest flush; on SVM an ASID flush too).
+ */
+void rv_hv_purge(struct rv_vcpu *vcpu);
+
 /* Service the pending requests in @mask. False when the vCPU must stop. */
 bool rv_service_requests_mask(struct rv_vcpu *vcpu, uint64_t mask);
 

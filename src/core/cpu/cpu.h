@@ -173,6 +173,10 @@ struct rv_cpu {
 	uint64_t icache_hits, icache_misses;
 };
 
+/* CPUID as the CPU answers it without a sys.cpuid hook (a hook may fall
+ * back to it for the leaves it does not answer itself). */
+void rv_cpu_builtin_cpuid(const struct rv_cpu *c, uint32_t leaf, uint32_t sub, uint32_t r[4]);
+
 /* Free what rv_cpu_run() allocated. */
 void rv_cpu_destroy(struct rv_cpu *cpu);
 

@@ -288,7 +288,7 @@ int op_msr_tsc(struct rv_exec *x, const struct rv_insn *i)
 	return OP_OK;
 }
 
-static void builtin_cpuid(const struct rv_cpu *c, uint32_t leaf, uint32_t sub, uint32_t r[4])
+void rv_cpu_builtin_cpuid(const struct rv_cpu *c, uint32_t leaf, uint32_t sub, uint32_t r[4])
 {
 	static const char intel[12] = "GenuineIntel", amd[12] = "AuthenticAMD";
 	const char *v = c->vendor_amd ? amd : intel;
@@ -338,7 +338,7 @@ int op_cpuid(struct rv_exec *x, const struct rv_insn *i)
 	if (c->sys.cpuid)
 		c->sys.cpuid(c->sys.ctx, c, leaf, sub, r);
 	else
-		builtin_cpuid(c, leaf, sub, r);
+		rv_cpu_builtin_cpuid(c, leaf, sub, r);
 	c->gpr[RV_RAX] = r[0];
 	c->gpr[RV_RBX] = r[1];
 	c->gpr[RV_RCX] = r[2];

@@ -244,7 +244,7 @@ static enum rv_exit map_exit(struct machine_vcpu *mv, enum rv_cpu_exit e)
 		return RV_EXIT_DONE;
 	case RV_CPU_EXIT_RETRY: /* an EPT violation on a page being moved */
 		return RV_EXIT_KICK;
-	default: /* a hypercall: rv_machine_hypercall() answered it */
+	default: /* a hypercall: machine_handle_exit() answers it */
 		return RV_EXIT_BACKEND;
 	}
 }
@@ -270,14 +270,11 @@ static enum rv_exit machine_run(struct rv_vcpu *v, const _Atomic uint32_t *ipi, 
 	} while (e == RV_CPU_EXIT_INTERRUPT && mv->cpu.instructions - start < budget);
 	*used = (uint32_t)(mv->cpu.instructions - start);
 	rv_machine_write_done(mv);
-	/* A host-side page move waits for an exit (machine_handle_exit). */
-	if (mv->move_gpa && e != RV_CPU_EXIT_TRIPLE_FAULT && e != RV_CPU_EXIT_IO) {
-		if (e == RV_CPU_EXIT_HYPERCALL)
-			rv_machine_hypercall(mv);
+	/* A hypercall and a host-side page move are the exit handler's
+	 * (machine_handle_exit): they may broadcast with WAIT. */
+	mv->hypercall = e == RV_CPU_EXIT_HYPERCALL;
+	if (mv->move_gpa && e != RV_CPU_EXIT_TRIPLE_FAULT && e != RV_CPU_EXIT_IO)
 		return RV_EXIT_BACKEND;
-	}
-	if (e == RV_CPU_EXIT_HYPERCALL)
-		rv_machine_hypercall(mv);
 	if (e == RV_CPU_EXIT_INTERRUPT)
 		return RV_EXIT_NONE;
 	return map_exit(mv, e);
@@ -287,6 +284,10 @@ static enum rv_exit machine_handle_exit(struct rv_vcpu *v)
 {
 	struct machine_vcpu *mv = v->backend_data;
 
+	if (mv->hypercall) {
+		mv->hypercall = false;
+		rv_machine_hypercall(mv);
+	}
 	if (mv->move_gpa && !v->after_wait)
 		rv_machine_start_move(mv);
 	return RV_EXIT_NONE;

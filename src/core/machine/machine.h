@@ -31,6 +31,7 @@ struct rv_machine_config {
 	bool svm_new_asid;	     /* SVM: flush by taking a fresh ASID, not TLB_CONTROL 3 */
 	unsigned shadow_pages;	     /* per vCPU (0: 4096) */
 	bool numa_migrate;	     /* move hot pages to the node of the vCPU missing on them */
+	bool hyperv;		     /* Hyper-V enlightenments: CPUID, MSRs, flush hypercalls */
 	bool console_prefix;	     /* "[3] " before each console line of vCPU 3 */
 	unsigned tlb_sets, tlb_ways; /* per pCPU; 0: 256 sets of 8 ways */
 	enum rv_oracle_mode { RV_ORACLE_OFF, RV_ORACLE_SAMPLE, RV_ORACLE_FULL } oracle;

@@ -71,8 +71,11 @@ static bool port_io(void *ctx, struct rv_cpu *cpu, struct rv_cpu_io *io)
 static int rdmsr(void *ctx, struct rv_cpu *cpu, uint32_t msr, uint64_t *v)
 {
 	struct machine_vcpu *mv = ctx;
+	int rc = mv->m->cfg.hyperv ? rv_machine_hv_rdmsr(mv, msr, v) : 1;
 
 	(void)cpu;
+	if (rc <= 0)
+		return rc;
 	return rv_x2apic_rdmsr(&mv->apic, msr, v) == RV_X2APIC_OK ? 0 : -1;
 }
 
@@ -83,6 +86,10 @@ static int wrmsr(void *ctx, struct rv_cpu *cpu, uint32_t msr, uint64_t v)
 	(void)cpu;
 	/* An IPI may announce a page-table write: announce it first. */
 	rv_machine_write_done(mv);
+	int rc = mv->m->cfg.hyperv ? rv_machine_hv_wrmsr(mv, msr, v) : 1;
+
+	if (rc <= 0)
+		return rc;
 	return rv_x2apic_wrmsr(&mv->apic, msr, v) == RV_X2APIC_OK ? 0 : -1;
 }
 
@@ -108,6 +115,7 @@ void rv_machine_cpu_hooks(struct machine_vcpu *mv)
 	c->sys.rdmsr = rdmsr;
 	c->sys.wrmsr = wrmsr;
 	c->sys.irq_pending = irq_pending;
+	c->sys.cpuid = rv_machine_cpuid;
 }
 
 static void deliver_to(struct rv_vcpu *target, uint8_t vector)
@@ -140,13 +148,6 @@ void rv_machine_send_ipi(void *ctx, uint32_t from, const struct rv_x2apic_ipi *i
 		if (t && rv_x2apic_ipi_targets(ipi, from, i))
 			deliver_to(t, ipi->vector);
 	}
-}
-
-/* No hypercall is offered yet (Hyper-V comes later): the status
- * HV_STATUS_INVALID_HYPERCALL_CODE, and the guest runs on. */
-void rv_machine_hypercall(struct machine_vcpu *mv)
-{
-	mv->cpu.gpr[RV_RAX] = 2;
 }
 
 void rv_machine_flush_console(struct rv_vm *vm)

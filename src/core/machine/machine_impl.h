@@ -70,6 +70,8 @@ struct rv_machine {
 	_Atomic uint64_t *table_pages;	 /* guest pages a walk read entries from */
 	_Atomic uint64_t pages_moved;
 	_Atomic uint64_t pages_zapped;
+	/* Hyper-V (--hyperv): partition-wide MSRs. */
+	_Atomic uint64_t hv_guest_os_id, hv_hypercall;
 };
 
 struct machine_vcpu {
@@ -92,7 +94,10 @@ struct machine_vcpu {
 	 * entries and their hits, walks of the guest's and the second-stage
 	 * tables, misses the shadow tables served, shadow page faults. */
 	uint64_t gp_lookups, gp_hits, guest_walks, tdp_walks, shadow_hits, shadow_faults;
-	bool retry; /* interrupt delivery met a page being moved */
+	bool retry;	/* interrupt delivery met a page being moved */
+	bool hypercall; /* a VMCALL/VMMCALL waits for the exit handler */
+	bool hv_retry;	/* its input page was being moved: run it again */
+	uint64_t hv_calls, hv_overflows;
 	uint64_t oracle_hits, oracle_checks, oracle_stale;
 	struct rv_inval inval[RV_INVAL_LOG];
 	unsigned inval_next;
@@ -158,5 +163,9 @@ void rv_oracle_check(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_
 		     const struct rv_walk_ctx *wc);
 void rv_machine_send_ipi(void *ctx, uint32_t from, const struct rv_x2apic_ipi *ipi);
 void rv_machine_hypercall(struct machine_vcpu *mv);
+void rv_machine_cpuid(void *ctx, struct rv_cpu *cpu, uint32_t leaf, uint32_t sub, uint32_t r[4]);
+/* Hyper-V MSRs: 0, -1 for #GP, 1 when the MSR is not a Hyper-V one. */
+int rv_machine_hv_rdmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t *v);
+int rv_machine_hv_wrmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t v);
 
 #endif

@@ -6,6 +6,7 @@
  * or a fresh ASID on a CPU without flush-by-ASID); INVLPGA for one address.
  */
 #include "machine_impl.h"
+#include "service.h"
 #include "reqvisor/request.h"
 #include "sched/pcpu.h"
 #include "vm_impl.h"
@@ -67,15 +68,19 @@ static void flush_asid(struct machine_vcpu *mv)
 		mv->tlb_control = RV_TLB_CONTROL_THIS_ASID;
 }
 
+/* An ASID flush removes every entry of the ASID: a superset of whatever
+ * the Hyper-V FIFO names, which is purged (KVM's svm_flush_tlb_current). */
 static void svm_flush_tlb_all(struct rv_vcpu *v)
 {
 	rv_count(&v->stat[RV_STAT_flush_all], 1);
+	rv_hv_purge(v);
 	flush_asid(mv_of(v));
 }
 
 static void svm_flush_tlb_current(struct rv_vcpu *v)
 {
 	rv_count(&v->stat[RV_STAT_flush_current], 1);
+	rv_hv_purge(v);
 	flush_asid(mv_of(v));
 }
 
