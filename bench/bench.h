@@ -69,6 +69,12 @@ double bench_ticks_ns(uint64_t ticks);
 double bench_sample_ns(uint64_t t0, uint64_t t1);
 uint64_t bench_ns_ticks(double ns);
 int bench_pin_self(int cpu);
+/* Whether any argument after argv[0] is --help or -h. */
+bool bench_asks_help(int argc, char **argv);
+/* A decimal number from @lo to @hi: 0, or -1. */
+int bench_parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *v);
+/* "reqvisor-bench CMD: MSG ARG (see ...)" on stderr; returns 2 (bad usage). */
+int bench_bad_usage(const char *cmd, const char *msg, const char *arg);
 
 struct bench_stats {
 	size_t n;

@@ -716,9 +716,7 @@ static void usage(FILE *out)
 
 static int bad(const char *msg, const char *arg)
 {
-	fprintf(stderr, "reqvisor-bench: tlb: %s%s%s (see reqvisor-bench tlb --help)\n", msg,
-		arg ? " " : "", arg ? arg : "");
-	return EXIT_USAGE;
+	return bench_bad_usage("tlb", msg, arg);
 }
 
 static int parse_count(const char *s, unsigned *v)
@@ -780,11 +778,9 @@ int bench_tlb(int argc, char **argv)
 	char err[160];
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		}
+	if (bench_asks_help(argc, argv)) {
+		usage(stdout);
+		return 0;
 	}
 	rc = parse(argc, argv, &c.o);
 	if (rc)

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* The benchmark's clock, statistics, pinning and VM construction. */
+#include <errno.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
@@ -198,4 +199,33 @@ void bench_vm_destroy(struct bench_vm *b)
 	rv_synthetic_destroy(b->syn);
 	b->vm = NULL;
 	b->syn = NULL;
+}
+
+int bench_parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *v)
+{
+	char *end;
+	unsigned long n;
+
+	errno = 0;
+	n = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || n < lo || n > hi)
+		return -1;
+	*v = (uint32_t)n;
+	return 0;
+}
+
+int bench_bad_usage(const char *cmd, const char *msg, const char *arg)
+{
+	fprintf(stderr, "reqvisor-bench: %s: %s%s%s (see reqvisor-bench %s --help)\n", cmd, msg,
+		arg ? " " : "", arg ? arg : "", cmd);
+	return 2;
+}
+
+bool bench_asks_help(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return true;
+	}
+	return false;
 }

@@ -16,10 +16,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bench.h"
+#include "bench_guest.h"
 #include "bench_vendors.h"
 #include "machine/machine.h"
 #include "mmu/tlb.h"
@@ -71,20 +71,23 @@ struct vendor_result {
 };
 
 struct vendor_opts {
-	const char *json_path;
-	bool quick;
-	uint32_t vcpus, rounds;
+	struct bench_guest_opts g;
+	uint32_t vcpus;
 };
 
-static double mono_s(void)
+/* The vendor calls and serviced flush requests, read before the VM goes. */
+static void read_vm(struct rv_vm *vm, void *ctx)
 {
-	struct timespec ts;
+	struct vendor_result *out = ctx;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+	for (int k = 0; k < NR_VENDOR_OPS; k++)
+		out->vendor_calls[k] = rv_vm_stat(vm, vendor_ops[k]);
+	out->serviced_flush = rv_vm_requests_serviced(vm, RV_REQ_BIT_TLB_FLUSH) +
+			      rv_vm_requests_serviced(vm, RV_REQ_BIT_TLB_FLUSH_CURRENT) +
+			      rv_vm_requests_serviced(vm, RV_REQ_BIT_TLB_FLUSH_GUEST);
 }
 
-static int run_one(const struct vendor_opts *o, const struct vendor_row *r, FILE *console,
+static int run_one(const struct vendor_opts *o, const struct vendor_row *r,
 		   struct vendor_result *out)
 {
 	struct rv_machine_config mc = {
@@ -97,11 +100,10 @@ static int run_one(const struct vendor_opts *o, const struct vendor_row *r, FILE
 		.svm_new_asid = r->new_asid,
 		.vpids = r->vpids,
 		.oracle = RV_ORACLE_OFF,
-		.console = console,
 		.set_rounds = true,
 		.config = { .magic = RV_GUEST_CONFIG_MAGIC,
 			    .version = RV_GUEST_CONFIG_VERSION,
-			    .rounds = o->rounds },
+			    .rounds = o->g.rounds },
 	};
 	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
 	struct rv_vm_config vc = {
@@ -109,40 +111,15 @@ static int run_one(const struct vendor_opts *o, const struct vendor_row *r, FILE
 		.nr_pcpus = cpus > 1 ? (cpus < o->vcpus ? (uint32_t)cpus : o->vcpus) : 1,
 		.executor = RV_EXEC_THREADS,
 		.seed = 1,
-		.backend = &rv_machine_backend,
-		.shadow_paging = r->shadow,
 	};
-	char err[256];
-	struct rv_machine *m = rv_machine_create(&mc, err, sizeof(err));
-	struct rv_vm *vm;
-	uint32_t status;
-	double t0;
-	int rc;
+	struct bench_guest_result g;
 
-	if (!m) {
-		fprintf(stderr, "reqvisor-bench: vendors: %s\n", err);
+	if (bench_run_guest("vendors", mc, vc, read_vm, out, &g))
 		return -1;
-	}
-	vc.backend_ctx = m;
-	vc.vendor = rv_machine_vendor(m);
-	if (rv_vm_create(&vc, &vm, err, sizeof(err))) {
-		fprintf(stderr, "reqvisor-bench: vendors: %s\n", err);
-		rv_machine_destroy(m);
-		return -1;
-	}
-	t0 = mono_s();
-	rc = rv_vm_run(vm);
-	out->seconds = mono_s() - t0;
-	rv_machine_flush_console(vm);
-	out->status = rc == 0 && rv_machine_exited(m, &status) ? (int)status : -1;
-	rv_machine_totals(m, vm, &out->t);
-	for (int k = 0; k < NR_VENDOR_OPS; k++)
-		out->vendor_calls[k] = rv_vm_stat(vm, vendor_ops[k]);
-	out->serviced_flush = rv_vm_requests_serviced(vm, RV_REQ_BIT_TLB_FLUSH) +
-			      rv_vm_requests_serviced(vm, RV_REQ_BIT_TLB_FLUSH_CURRENT) +
-			      rv_vm_requests_serviced(vm, RV_REQ_BIT_TLB_FLUSH_GUEST);
-	rv_vm_destroy(vm);
-	rv_machine_destroy(m);
+	free(g.console);
+	out->seconds = g.seconds;
+	out->status = g.status;
+	out->t = g.t;
 	return 0;
 }
 
@@ -228,15 +205,15 @@ static void print_flushes(const struct vendor_result *res)
 
 static int write_json(const struct vendor_opts *o, const struct vendor_result *res)
 {
-	FILE *f = fopen(o->json_path, "w");
+	FILE *f = fopen(o->g.json_path, "w");
 
 	if (!f) {
-		fprintf(stderr, "reqvisor-bench: vendors: cannot write '%s': %s\n", o->json_path,
+		fprintf(stderr, "reqvisor-bench: vendors: cannot write '%s': %s\n", o->g.json_path,
 			strerror(errno));
 		return -1;
 	}
 	fprintf(f, "{\"bench\": \"vendors\", \"vcpus\": %u, \"rounds\": %u, \"rows\": [", o->vcpus,
-		o->rounds);
+		o->g.rounds);
 	for (unsigned i = 0; i < NR_ROWS; i++) {
 		const struct vendor_result *r = &res[i];
 		const struct rv_machine_totals *t = &r->t;
@@ -264,19 +241,16 @@ static int write_json(const struct vendor_opts *o, const struct vendor_result *r
 
 static int measure(const struct vendor_opts *o)
 {
-	unsigned reps = o->quick ? 1 : REPS;
+	unsigned reps = o->g.quick ? 1 : REPS;
 	struct vendor_result runs[REPS], res[NR_ROWS];
-	FILE *console = fopen("/dev/null", "w");
 	int rc = 0;
 
-	if (!console)
-		return -1;
 	printf("reqvisor-bench vendors: the shootdown guest, %u vCPUs, %u rounds, threads "
 	       "executor, oracle off; median of %u runs\n",
-	       o->vcpus, o->rounds, reps);
+	       o->vcpus, o->g.rounds, reps);
 	for (unsigned i = 0; i < NR_ROWS && !rc; i++) {
 		for (unsigned k = 0; k < reps && !rc; k++) {
-			rc = run_one(o, &rows[i], console, &runs[k]);
+			rc = run_one(o, &rows[i], &runs[k]);
 			if (!rc && runs[k].status) {
 				fprintf(stderr,
 					"reqvisor-bench: vendors: %s: the guest failed (status "
@@ -288,12 +262,11 @@ static int measure(const struct vendor_opts *o)
 		if (!rc)
 			res[i] = *median_run(runs, reps);
 	}
-	fclose(console);
 	if (rc)
 		return rc;
 	print_walks(res);
 	print_flushes(res);
-	return o->json_path ? write_json(o, res) : 0;
+	return o->g.json_path ? write_json(o, res) : 0;
 }
 
 static void usage(FILE *out)
@@ -317,70 +290,40 @@ static void usage(FILE *out)
 
 static int bad(const char *msg, const char *arg)
 {
-	fprintf(stderr, "reqvisor-bench: vendors: %s%s%s (see reqvisor-bench vendors --help)\n",
-		msg, arg ? " " : "", arg ? arg : "");
-	return EXIT_USAGE;
-}
-
-static int parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *v)
-{
-	char *end;
-	unsigned long n;
-
-	errno = 0;
-	n = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-' || n < lo || n > hi)
-		return -1;
-	*v = (uint32_t)n;
-	return 0;
+	return bench_bad_usage("vendors", msg, arg);
 }
 
 static int parse(int argc, char **argv, struct vendor_opts *o)
 {
-	bool rounds_set = false;
-
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		const char *next = i + 1 < argc ? argv[i + 1] : NULL;
+		int rc = bench_guest_opt(argc, argv, &i, &o->g);
 
-		if (!strcmp(a, "--quick")) {
-			o->quick = true;
-		} else if (!strcmp(a, "--json")) {
-			if (!next || !next[0])
-				return bad("--json needs a file name", NULL);
-			o->json_path = argv[++i];
-		} else if (!strcmp(a, "--vcpus")) {
-			if (!next || parse_u32(next, 2, MAX_VCPUS, &o->vcpus))
-				return bad("--vcpus needs a number from 2 to 64, not",
-					   next ? next : "nothing");
-			i++;
-		} else if (!strcmp(a, "--rounds")) {
-			if (!next || parse_u32(next, 1, 100000, &o->rounds))
-				return bad("--rounds needs a number from 1 to 100000, not",
-					   next ? next : "nothing");
-			rounds_set = true;
-			i++;
-		} else if (a[0] == '-') {
-			return bad("unknown option", a);
-		} else {
-			return bad("unexpected argument", a);
-		}
+		if (rc == 1)
+			continue;
+		if (rc)
+			return rc;
+		if (strcmp(a, "--vcpus"))
+			return bad(a[0] == '-' ? "unknown option" : "unexpected argument", a);
+		if (!next || bench_parse_u32(next, 2, MAX_VCPUS, &o->vcpus))
+			return bad("--vcpus needs a number from 2 to 64, not",
+				   next ? next : "nothing");
+		i++;
 	}
-	if (!rounds_set)
-		o->rounds = o->quick ? 64 : 1000;
+	if (!o->g.rounds_set)
+		o->g.rounds = o->g.quick ? 64 : 1000;
 	return 0;
 }
 
 int bench_vendors(int argc, char **argv)
 {
-	struct vendor_opts o = { .vcpus = 4 };
+	struct vendor_opts o = { .g.cmd = "vendors", .vcpus = 4 };
 	int rc;
 
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-			usage(stdout);
-			return 0;
-		}
+	if (bench_asks_help(argc, argv)) {
+		usage(stdout);
+		return 0;
 	}
 	rc = parse(argc, argv, &o);
 	if (rc)

@@ -72,6 +72,9 @@ struct sd_cpu {
 	u64 recent[BATCH];
 	u64 rng;
 	u64 ops, flushes, rounds_led, ipis_sent;
+	/* Time stamp ticks in the flush paths: leading a flush until every
+	 * vCPU has flushed, and (IPIs only) in the flush handler. */
+	u64 lead_ticks, handler_ticks;
 } RV_ALIGNED(RV_CACHE_LINE);
 
 static struct {
@@ -186,6 +189,7 @@ static void worker_op(struct sd_cpu *c)
 static void flush_handler(unsigned vector, u64 error, struct rv_frame *f)
 {
 	struct sd_cpu *c = &sd.cpus[rv_cpu_id()];
+	u64 t0 = rv_rdtsc();
 	u32 n;
 
 	(void)vector;
@@ -202,6 +206,7 @@ static void flush_handler(unsigned vector, u64 error, struct rv_frame *f)
 	/* The acknowledgement: after the INVLPGs, as Linux clears the csd lock after the flush. */
 	rv_store_release(&c->pending, 0);
 	rv_apic_eoi();
+	c->handler_ticks += rv_rdtsc() - t0;
 }
 
 /* ---- The initiator ---- */
@@ -255,31 +260,6 @@ static __attribute__((unused)) void wait_for_acks(unsigned cpu, unsigned ncpus)
 #define HV_FORMS  6
 #define LONG_LIST 20 /* more than 15 entries: the hypervisor flushes everything */
 
-/* Every vCPU but @cpu, as a non-Ex processor mask (0: "all", beyond 64). */
-static u64 others_mask(unsigned cpu, unsigned ncpus)
-{
-	if (ncpus > 64)
-		return 0;
-	return ((ncpus == 64 ? 0 : 1ull << ncpus) - 1) & ~(1ull << cpu);
-}
-
-/* A sparse VP set of every vCPU but @cpu at @set; returns its bank count. */
-static u32 others_set(u64 *set, unsigned cpu, unsigned ncpus)
-{
-	u32 banks = (ncpus + 63) / 64;
-
-	set[0] = HV_SET_SPARSE;
-	set[1] = banks == 64 ? ~0ull : (1ull << banks) - 1;
-	for (u32 b = 0; b < banks; b++) {
-		u32 in_bank = ncpus - b * 64 < 64 ? ncpus - b * 64 : 64;
-
-		set[2 + b] = in_bank == 64 ? ~0ull : (1ull << in_bank) - 1;
-		if (cpu / 64 == b)
-			set[2 + b] &= ~(1ull << (cpu % 64));
-	}
-	return banks;
-}
-
 /* The GVA list of the request: contiguous pages share an entry whose low
  * 12 bits count the pages after the first. */
 static u32 gva_list(u64 *list)
@@ -315,12 +295,12 @@ static void hv_flush_others(struct sd_cpu *c, unsigned cpu, unsigned ncpus, u32 
 	switch (form) {
 	case 0:
 	case 5:
-		in[2] = form == 5 ? 0 : others_mask(cpu, ncpus);
+		in[2] = form == 5 ? 0 : hv_mask_all_but(cpu, ncpus);
 		reps = gva_list(&in[3]);
 		code = HV_FLUSH_LIST;
 		break;
 	case 1:
-		in[2] = others_mask(cpu, ncpus);
+		in[2] = hv_mask_all_but(cpu, ncpus);
 		for (u32 k = 0; k < LONG_LIST; k++)
 			in[3 + k] = window_va(sd.req.page[k % sd.req.count]);
 		reps = LONG_LIST;
@@ -332,13 +312,13 @@ static void hv_flush_others(struct sd_cpu *c, unsigned cpu, unsigned ncpus, u32 
 		code = HV_FLUSH_SPACE;
 		break;
 	case 3:
-		banks = others_set(&in[2], cpu, ncpus);
+		banks = hv_set_all_but(&in[2], cpu, ncpus);
 		var = banks;
 		reps = gva_list(&in[4 + banks]);
 		code = HV_FLUSH_LIST_EX;
 		break;
 	default:
-		var = others_set(&in[2], cpu, ncpus);
+		var = hv_set_all_but(&in[2], cpu, ncpus);
 		code = HV_FLUSH_SPACE_EX;
 		break;
 	}
@@ -376,12 +356,15 @@ static void lead_round(struct sd_cpu *c, unsigned cpu, unsigned ncpus, u32 round
 			report(CHECK_INITIATOR, "the initiator's own INVLPG did not take", page,
 			       word, v, sd.req.version[k]);
 	}
+	u64 t0 = rv_rdtsc();
+
 #ifdef RV_SHOOTDOWN_HV
 	hv_flush_others(c, cpu, ncpus, round);
 #else
 	request_flush(c, cpu, ncpus, round);
 	wait_for_acks(cpu, ncpus);
 #endif
+	c->lead_ticks += rv_rdtsc() - t0;
 	/* Every vCPU has flushed: publish, and only now let the old frames be reused. */
 	for (u32 k = 0; k < batch; k++) {
 		rv_store_release(&sd.published[sd.req.page[k]], sd.req.version[k]);
@@ -477,24 +460,29 @@ static void final_check(unsigned cpu)
 
 static void summary(unsigned ncpus)
 {
-	u64 ops = 0, flushes = 0, led = 0, ipis = 0;
+	u64 ops = 0, flushes = 0, led = 0, ipis = 0, lead = 0, handler = 0;
 
 	for (unsigned v = 0; v < ncpus; v++) {
 		ops += sd.cpus[v].ops;
 		flushes += sd.cpus[v].flushes;
 		led += sd.cpus[v].rounds_led;
 		ipis += sd.cpus[v].ipis_sent;
+		lead += sd.cpus[v].lead_ticks;
+		handler += sd.cpus[v].handler_ticks;
 	}
 #ifdef RV_SHOOTDOWN_HV
 	rv_printf("hv-shootdown: %u vCPUs, %lu rounds of up to %u of %u pages, %lu flush "
 		  "hypercalls, %lu worker accesses: no stale contents seen\n",
 		  ncpus, led, BATCH, sd.pages, ipis, ops);
 	(void)flushes;
-	return;
-#endif
+#else
 	rv_printf("shootdown: %u vCPUs, %lu rounds of up to %u of %u pages, %lu IPIs sent, "
 		  "%lu flushes acknowledged, %lu worker accesses: no stale contents seen\n",
 		  ncpus, led, BATCH, sd.pages, ipis, flushes, ops);
+#endif
+	/* For reqvisor-bench hyperv: the guest's time in its flush paths. */
+	rv_printf("flush paths: %lu ticks leading flushes, %lu ticks in flush handlers\n", lead,
+		  handler);
 }
 
 int rv_main(unsigned cpu, unsigned ncpus)

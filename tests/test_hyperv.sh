@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Hyper-V enlightened flushes (issue 6, docs/hyperv.md): hv_shootdown on
-# {vmx, svm} x {tdp on, off} x the executors with the oracle full must pass,
-# also with every FIFO overflowing; the bad-input guest must see status 3 for
-# every malformed call and run on; skipping the FIFO drain must be caught.
-# Usage: test_hyperv.sh REQVISOR HV_SHOOTDOWN.elf HV_BADINPUT.elf
+# Hyper-V enlightened flushes (issue 6, docs/hyperv.md): hv_shootdown and
+# hv_tlbflush on {vmx, svm} x {tdp on, off} x the executors with the oracle
+# full must pass, also with FIFOs overflowing; the bad-input guest must see
+# status 3 for every malformed call and run on; skipping the FIFO drain must
+# be caught by the oracle.
+# Usage: test_hyperv.sh REQVISOR HV_SHOOTDOWN.elf HV_BADINPUT.elf HV_TLBFLUSH.elf
 set -u
-rv=$1 hvsd=$2 bad=$3
+rv=$1 hvsd=$2 bad=$3 tlbf=$4
 . "$(dirname "$0")/guest_run.sh"
 extra=(--hyperv)
 
@@ -17,14 +18,18 @@ for vendor in vmx svm; do
 		for n in $counts; do
 			for e in $executors; do
 				run 0 "$hvsd" "${v[@]}" --vcpus "$n" --executor "$e" --seed "$n"
+				run 0 "$tlbf" "${v[@]}" --vcpus "$n" --executor "$e" --seed "$n"
 			done
 		done
 		run 0 "$hvsd" "${v[@]}" --vcpus 8 --fault fifo.overflow=0.3,vcpu.preempt=0.01
+		run 0 "$tlbf" "${v[@]}" --vcpus 8 --fault fifo.overflow=0.3,vcpu.migrate=0.01
 		run 0 "$bad" "${v[@]}" --vcpus 2
 		# Breaking: the FIFO emptied without flushing what it names. The
-		# guest's own check (status 1) catches it first.
+		# oracle's rule for the hypercalls catches it (status 3).
 		for e in $executors; do
-			run 1 "$hvsd" "${v[@]}" --vcpus 8 --executor "$e" --seed 1 \
+			run 3 "$hvsd" "${v[@]}" --vcpus 8 --executor "$e" --seed 1 \
+				--fault hv.skip_fifo_drain=1
+			run 3 "$tlbf" "${v[@]}" --vcpus 4 --executor "$e" --seed 1 \
 				--fault hv.skip_fifo_drain=1
 		done
 	done

@@ -8,6 +8,9 @@
 
 #include "helpers.h"
 #include "machine/machine.h"
+#include "machine/machine_impl.h"
+#include "service.h"
+#include "vm_impl.h"
 
 static const char *mini_path;
 static uint8_t *image;
@@ -109,6 +112,120 @@ START_TEST(bad_image_is_refused_with_a_message)
 }
 END_TEST
 
+/* A machine with vCPU 0 loaded on pCPU 0 and entered once, not running. */
+struct loaded {
+	struct rv_machine *m;
+	struct rv_vm *vm;
+	struct rv_vcpu *v;
+	const struct rv_vendor_ops *ops;
+};
+
+static struct loaded load(bool svm, bool tdp)
+{
+	struct rv_machine_config mc = {
+		.image = image,
+		.image_len = image_len,
+		.mem_size = 32 << 20,
+		.nr_vcpus = 1,
+		.vendor_amd = svm,
+		.shadow = !tdp,
+		.hyperv = true,
+	};
+	struct rv_vm_config cfg = test_config(1, 1, RV_EXEC_DETERMINISTIC, 1);
+	struct loaded l;
+	char err[256];
+
+	l.m = rv_machine_create(&mc, err, sizeof(err));
+	ck_assert_msg(l.m, "%s", err);
+	cfg.backend = &rv_machine_backend;
+	cfg.backend_ctx = l.m;
+	cfg.vendor = l.ops = rv_machine_vendor(l.m);
+	cfg.shadow_paging = !tdp;
+	ck_assert_int_eq(rv_vm_create(&cfg, &l.vm, err, sizeof(err)), 0);
+	l.v = rv_vm_vcpu(l.vm, 0);
+	atomic_store(&l.v->pcpu, l.vm->pcpus[0]);
+	l.ops->vcpu_load(l.v, l.vm->pcpus[0], NULL);
+	l.ops->prepare_entry(l.v);
+	return l;
+}
+
+/* Three pages in the FIFO with HV_TLB_FLUSH, and a FLUSH_CURRENT, then the
+ * next entry: the pCPU TLB's flush operations that ran. */
+static void current_with_hv_pending(struct loaded *l, struct rv_machine_totals *d)
+{
+	static const uint64_t pages[3] = { 0x1000, 0x5000, 0x9000 };
+	struct rv_machine_totals before;
+
+	rv_machine_totals(l->m, l->vm, &before);
+	rv_hv_fifo_push(&l->v->hv_fifo[RV_HV_L1], pages, 3);
+	rv_make_request(l->v, RV_REQ_HV_TLB_FLUSH);
+	rv_make_request(l->v, RV_REQ_TLB_FLUSH_CURRENT);
+	ck_assert(rv_service_requests(l->v));
+	l->ops->prepare_entry(l->v);
+	rv_machine_totals(l->m, l->vm, d);
+	for (int op = 0; op < RV_TLB_NR_FLUSH_OPS; op++)
+		d->flush_calls[op] -= before.flush_calls[op];
+	ck_assert_uint_eq(l->v->hv_fifo[RV_HV_L1].count, 0);
+	ck_assert(!rv_request_pending_mask(l->v, ~0ull));
+}
+
+static void unload(struct loaded *l)
+{
+	rv_vm_destroy(l->vm);
+	rv_machine_destroy(l->m);
+}
+
+/* SVM: the ASID flush is a superset, so the FIFO is purged and the entry
+ * runs one flush of the ASID (TLB_CONTROL 3) and no INVLPGA. */
+START_TEST(svm_flush_current_purges_a_pending_hv_flush)
+{
+	read_image();
+	for (int tdp = 0; tdp < 2; tdp++) {
+		struct loaded l = load(true, tdp);
+		struct rv_machine_totals d;
+
+		current_with_hv_pending(&l, &d);
+		ck_assert_uint_eq(d.flush_calls[RV_TLB_FLUSH_TAG], 1);
+		ck_assert_uint_eq(d.flush_calls[RV_TLB_FLUSH_ADDR], 0);
+		ck_assert_uint_eq(d.flush_calls[RV_TLB_FLUSH_ALL], 0);
+		ck_assert_uint_eq(l.v->stat[RV_STAT_flush_current], 1);
+		ck_assert_uint_eq(l.v->stat[RV_STAT_flush_gva], 0);
+		ck_assert_uint_eq(l.v->stat[RV_STAT_hv_purges], 1);
+		ck_assert_uint_eq(l.v->stat[RV_STAT_hv_flushes], 0);
+		unload(&l);
+	}
+	free(image);
+}
+END_TEST
+
+/* VMX purges nothing: the FIFO is drained after the current flush. With
+ * EPT that is an INVEPT, then an INVVPID for each of the three pages; with
+ * shadow paging an INVVPID of the VPID, then the drain's guest flush, a
+ * second one. */
+START_TEST(vmx_flush_current_leaves_the_hv_fifo_to_drain)
+{
+	read_image();
+	struct loaded l = load(false, true);
+	struct rv_machine_totals d;
+
+	current_with_hv_pending(&l, &d);
+	ck_assert_uint_eq(d.flush_calls[RV_TLB_FLUSH_EPTRTA], 1);
+	ck_assert_uint_eq(d.flush_calls[RV_TLB_FLUSH_ADDR], 3);
+	ck_assert_uint_eq(l.v->stat[RV_STAT_hv_purges], 0);
+	ck_assert_uint_eq(l.v->stat[RV_STAT_hv_flushes], 1);
+	unload(&l);
+
+	l = load(false, false);
+	current_with_hv_pending(&l, &d);
+	ck_assert_uint_eq(d.flush_calls[RV_TLB_FLUSH_TAG], 2);
+	ck_assert_uint_eq(d.flush_calls[RV_TLB_FLUSH_ADDR], 0);
+	ck_assert_uint_eq(l.v->stat[RV_STAT_hv_purges], 0);
+	ck_assert_uint_eq(l.v->stat[RV_STAT_flush_guest], 1);
+	unload(&l);
+	free(image);
+}
+END_TEST
+
 static Suite *machine_suite(void)
 {
 	Suite *s = suite_create("machine");
@@ -117,6 +234,10 @@ static Suite *machine_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, mini_guest_boots_on_every_vcpu_and_exits_zero);
 	tcase_add_test(tc, bad_image_is_refused_with_a_message);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("hyperv");
+	tcase_add_test(tc, svm_flush_current_purges_a_pending_hv_flush);
+	tcase_add_test(tc, vmx_flush_current_leaves_the_hv_fifo_to_drain);
 	suite_add_tcase(s, tc);
 	return s;
 }

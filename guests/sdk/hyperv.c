@@ -33,3 +33,26 @@ u64 hv_call(u64 control, u64 input, u64 output)
 		     : "memory", "r9", "r10", "r11");
 	return rax;
 }
+
+u64 hv_mask_all_but(unsigned cpu, unsigned ncpus)
+{
+	if (ncpus > 64)
+		return 0;
+	return ((ncpus == 64 ? 0 : 1ull << ncpus) - 1) & ~(1ull << cpu);
+}
+
+u32 hv_set_all_but(u64 *set, unsigned cpu, unsigned ncpus)
+{
+	u32 banks = (ncpus + 63) / 64;
+
+	set[0] = HV_SET_SPARSE;
+	set[1] = banks == 64 ? ~0ull : (1ull << banks) - 1;
+	for (u32 b = 0; b < banks; b++) {
+		u32 in_bank = ncpus - b * 64 < 64 ? ncpus - b * 64 : 64;
+
+		set[2 + b] = in_bank == 64 ? ~0ull : (1ull << in_bank) - 1;
+		if (cpu / 64 == b)
+			set[2 + b] &= ~(1ull << (cpu % 64));
+	}
+	return banks;
+}

@@ -40,6 +40,12 @@ bool hv_present(void);
 /* Set the guest OS ID and enable the hypercall page at @page (a GPA). */
 void hv_enable(u64 page);
 
+/* Every vCPU but @cpu, as a non-Ex processor mask (0, "all", beyond 64). */
+u64 hv_mask_all_but(unsigned cpu, unsigned ncpus);
+/* A sparse VP set (format, valid-bank mask, banks) of every vCPU but @cpu
+ * at @set; returns its bank count, the call's variable header size. */
+u32 hv_set_all_but(u64 *set, unsigned cpu, unsigned ncpus);
+
 /* Call through the hypercall page: RCX control, RDX input GPA, R8 output. */
 u64 hv_call(u64 control, u64 input, u64 output);
 

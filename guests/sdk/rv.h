@@ -349,6 +349,16 @@ static inline void rv_pause(void)
 	__asm__ volatile("pause" : : : "memory");
 }
 
+/* The time-stamp counter: the host's, or with the deterministic executor
+ * its step count (GUEST_ABI notes in docs/guest-abi.md). */
+static inline u64 rv_rdtsc(void)
+{
+	u32 lo, hi;
+
+	__asm__ volatile("rdtsc" : "=a"(lo), "=d"(hi) : : "memory");
+	return (u64)hi << 32 | lo;
+}
+
 typedef struct {
 	u32 locked;
 } rv_spinlock_t;

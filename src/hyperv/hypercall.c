@@ -52,11 +52,19 @@ static bool reps_ok(const struct rv_hv_control *c, bool list)
 static int read_list(rv_hv_read_fn read, void *ctx, uint64_t gpa, size_t total, size_t at,
 		     uint16_t n, struct rv_hv_flush *out)
 {
+	unsigned kept = n < RV_HV_FIFO_SIZE - 1 ? n : RV_HV_FIFO_SIZE - 1;
+
 	out->reps = n;
-	if (n > RV_HV_FIFO_SIZE - 1)
-		return read_input(read, ctx, gpa, total, at, out->entries, 0);
-	out->nr_entries = n;
-	return read_input(read, ctx, gpa, total, at, out->entries, n * 8u);
+	out->nr_listed = kept;
+	out->nr_entries = n > RV_HV_FIFO_SIZE - 1 ? 0 : n;
+	return read_input(read, ctx, gpa, total, at, out->entries, kept * 8u);
+}
+
+static void header_flags(struct rv_hv_flush *out, const uint64_t *hdr, bool list)
+{
+	out->space = !list;
+	out->address_space = hdr[0];
+	out->flags = hdr[1];
 }
 
 static uint16_t parse_plain(const struct rv_hv_control *c, uint64_t gpa, uint32_t nr_vcpus,
@@ -70,6 +78,7 @@ static uint16_t parse_plain(const struct rv_hv_control *c, uint64_t gpa, uint32_
 		return RV_HV_STATUS_INVALID_INPUT;
 	if (read_input(read, ctx, gpa, total, 0, hdr, sizeof(hdr)))
 		return RV_HV_STATUS_INVALID_INPUT;
+	header_flags(out, hdr, list);
 	if ((hdr[1] & RV_HV_FLUSH_ALL_PROCESSORS) || !hdr[2])
 		all_vcpus(out, nr_vcpus);
 	else
@@ -100,6 +109,7 @@ static uint16_t parse_ex(const struct rv_hv_control *c, uint64_t gpa, uint32_t n
 	total = EX_HEADER + c->var_qwords * 8u + (list ? c->rep_count * 8u : 0);
 	if (read_input(read, ctx, gpa, total, 0, hdr, sizeof(hdr)))
 		return RV_HV_STATUS_INVALID_INPUT;
+	header_flags(out, hdr, list);
 	if ((hdr[2] != RV_HV_SET_SPARSE && hdr[2] != RV_HV_SET_ALL) ||
 	    c->var_qwords != __builtin_popcountll(hdr[3]))
 		return RV_HV_STATUS_INVALID_INPUT;

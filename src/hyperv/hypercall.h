@@ -45,6 +45,13 @@ struct rv_hv_flush {
 	struct rv_vcpu_mask targets;
 	unsigned nr_entries; /* 0: flush everything (a flush-all entry) */
 	uint64_t entries[RV_HV_FIFO_SIZE - 1];
+	/* What the guest may rely on, for the oracle: a Space call covers the
+	 * address space; a List call its GVA list, of which the first
+	 * @nr_listed entries are in @entries (a longer list is queued as a
+	 * flush-all, and the rest of it is not judged). */
+	bool space;
+	unsigned nr_listed;
+	uint64_t address_space, flags;
 	uint16_t reps; /* reps completed, for RAX */
 };
 

@@ -125,6 +125,8 @@ struct rv_cpu_sys {
 		    uint64_t pcid);
 	/* Whether an external interrupt waits for IF (asked when IF opens). */
 	bool (*irq_pending)(void *ctx, struct rv_cpu *cpu);
+	/* The time-stamp counter (RDTSC, RDTSCP, MSR 0x10); none: the host's. */
+	uint64_t (*tsc)(void *ctx, struct rv_cpu *cpu);
 };
 
 struct rv_cpu_exception {

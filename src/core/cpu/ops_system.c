@@ -149,9 +149,14 @@ static int hypercall(struct rv_exec *x, bool amd_insn)
 	return OP_EXIT;
 }
 
+static uint64_t read_tsc(struct rv_cpu *c)
+{
+	return c->sys.tsc ? c->sys.tsc(c->sys.ctx, c) : __rdtsc();
+}
+
 static int rdtscp(struct rv_exec *x)
 {
-	uint64_t t = __rdtsc();
+	uint64_t t = read_tsc(x->cpu);
 
 	x->cpu->gpr[RV_RAX] = (uint32_t)t;
 	x->cpu->gpr[RV_RDX] = t >> 32;
@@ -215,7 +220,7 @@ static int builtin_rdmsr(struct rv_cpu *c, uint32_t msr, uint64_t *v)
 {
 	switch (msr) {
 	case MSR_TSC:
-		*v = __rdtsc();
+		*v = read_tsc(c);
 		return 0;
 	case MSR_EFER:
 		*v = c->efer;
@@ -267,7 +272,7 @@ int op_msr_tsc(struct rv_exec *x, const struct rv_insn *i)
 
 	switch (i->op & 0xff) {
 	case 0x31:
-		v = __rdtsc();
+		v = read_tsc(c);
 		break;
 	case 0x32:
 		rc = builtin_rdmsr(c, msr, &v);

@@ -10,6 +10,7 @@
 #include "machine_impl.h"
 #include "reqvisor/request.h"
 #include "reqvisor/vm.h"
+#include "vm_impl.h"
 
 #define PORT_CONSOLE 0xe9
 #define PORT_EXIT    0xf4
@@ -101,6 +102,16 @@ static bool irq_pending(void *ctx, struct rv_cpu *cpu)
 	return rv_x2apic_has_work(&mv->apic);
 }
 
+/* The deterministic executor's time stamp is its step count, so that a
+ * replay reads the same times (the threads executor reads the host's). */
+static uint64_t step_tsc(void *ctx, struct rv_cpu *cpu)
+{
+	struct machine_vcpu *mv = ctx;
+
+	(void)cpu;
+	return mv->vcpu->vm->det_step;
+}
+
 void rv_machine_cpu_hooks(struct machine_vcpu *mv)
 {
 	struct rv_cpu *c = &mv->cpu;
@@ -116,6 +127,8 @@ void rv_machine_cpu_hooks(struct machine_vcpu *mv)
 	c->sys.wrmsr = wrmsr;
 	c->sys.irq_pending = irq_pending;
 	c->sys.cpuid = rv_machine_cpuid;
+	if (rv_vm_is_deterministic(mv->vcpu->vm))
+		c->sys.tsc = step_tsc;
 }
 
 static void deliver_to(struct rv_vcpu *target, uint8_t vector)

@@ -10,6 +10,7 @@
 #include "hyperv/flush.h"
 #include "machine_impl.h"
 #include "reqvisor/vm.h"
+#include "sched/pcpu.h"
 
 #define HV_MSR_GUEST_OS_ID  0x40000000u
 #define HV_MSR_HYPERCALL    0x40000001u
@@ -143,12 +144,36 @@ static int read_guest(void *ctx, uint64_t gpa, void *dst, size_t len)
 	return 0;
 }
 
+static void log_pending(struct rv_vcpu *v)
+{
+	struct machine_vcpu *mv = v->backend_data;
+
+	rv_oracle_log_hv(mv, &mv->hv_pending, mv->hv_began);
+}
+
+/* The oracle learns of the call when the guest does: when it returns, after
+ * the wait for the kicked targets (and at once if none was kicked). */
+static void log_when_returned(struct machine_vcpu *mv, const struct rv_hv_flush *f, uint64_t began)
+{
+	struct rv_vcpu *v = mv->vcpu;
+	struct rv_pcpu *p = atomic_load_explicit(&v->pcpu, memory_order_relaxed);
+
+	if (!p->ws.nr) {
+		rv_oracle_log_hv(mv, f, began);
+		return;
+	}
+	mv->hv_pending = *f;
+	mv->hv_began = began;
+	v->after_wait = log_pending;
+}
+
 /* VMCALL / VMMCALL from the exit handler: RAX gets the result. */
 void rv_machine_hypercall(struct machine_vcpu *mv)
 {
 	struct rv_cpu *c = &mv->cpu;
 	struct rv_hv_control ctl;
 	struct rv_hv_flush f;
+	uint64_t began;
 	uint16_t status;
 
 	if (!mv->m->cfg.hyperv || !atomic_load(&mv->m->hv_guest_os_id)) {
@@ -157,6 +182,7 @@ void rv_machine_hypercall(struct machine_vcpu *mv)
 	}
 	rv_hv_decode_control(c->gpr[RV_RCX], &ctl);
 	mv->hv_retry = false;
+	began = mv->m->cfg.oracle != RV_ORACLE_OFF ? rv_machine_clock(mv) : 0;
 	status = rv_hv_parse_flush(&ctl, c->gpr[RV_RDX], rv_vm_nr_vcpus(mv->vcpu->vm), read_guest,
 				   mv, &f);
 	if (mv->hv_retry) { /* run the call again once the page is back */
@@ -171,4 +197,6 @@ void rv_machine_hypercall(struct machine_vcpu *mv)
 	mv->hv_calls++;
 	mv->hv_overflows += rv_hv_flush_post(mv->vcpu, &f);
 	c->gpr[RV_RAX] = rv_hv_result(RV_HV_STATUS_SUCCESS, f.reps);
+	if (mv->m->cfg.oracle != RV_ORACLE_OFF)
+		log_when_returned(mv, &f, began);
 }

@@ -7,6 +7,7 @@
 #include <stdatomic.h>
 
 #include "apic/x2apic.h"
+#include "hyperv/hypercall.h"
 #include "cpu/cpu.h"
 #include "loader/boot.h"
 #include "machine.h"
@@ -29,6 +30,8 @@ enum rv_inval_kind {
 	RV_INVAL_NONGLOBAL, /* INVPCID 3 */
 	RV_INVAL_ALL,	    /* INVPCID 2, CR4.PGE changes, CR4.PCIDE 1 to 0 */
 	RV_INVAL_ALL_PCID,  /* CR4.PAE changes, SMEP 0 to 1: a PCID, globals too */
+	RV_INVAL_HV_LIST,   /* another vCPU's HvFlushVirtualAddressList(Ex) */
+	RV_INVAL_HV_SPACE,  /* another vCPU's HvFlushVirtualAddressSpace(Ex) */
 };
 
 struct rv_inval {
@@ -37,6 +40,27 @@ struct rv_inval {
 	uint16_t pcid;
 	uint8_t kind;
 };
+
+/*
+ * An invalidation another vCPU completed on this one's behalf: a Hyper-V
+ * flush hypercall, logged on each target when the caller's wait ended. Any
+ * vCPU may write a slot (under its lock); the owner reads it lock-free and
+ * trusts it only when its sequence is even and unchanged across the read.
+ */
+struct rv_remote_inval {
+	atomic_flag lock;
+	_Atomic uint32_t seq;
+	_Atomic uint64_t time;	/* the caller's clock when the call began */
+	_Atomic uint64_t addr;	/* first page; low 12 bits: pages after it */
+	_Atomic uint64_t space; /* the address space (CR3) named */
+	_Atomic uint32_t how;	/* RV_REMOTE_* */
+	_Atomic uint32_t caller;
+};
+
+#define RV_REMOTE_SPACE	     1u /* every page (else the @addr range) */
+#define RV_REMOTE_ALL_SPACES 2u /* every address space (else @space's) */
+#define RV_REMOTE_NONGLOBAL  4u /* not global entries */
+#define RV_REMOTE_MODE_SHIFT 8	/* the hv_mode whose entries it covers */
 
 struct rv_machine {
 	struct rv_machine_config cfg;
@@ -101,6 +125,11 @@ struct machine_vcpu {
 	uint64_t oracle_hits, oracle_checks, oracle_stale;
 	struct rv_inval inval[RV_INVAL_LOG];
 	unsigned inval_next;
+	struct rv_remote_inval remote[RV_INVAL_LOG];
+	_Atomic uint32_t remote_next;
+	/* The flush hypercall whose caller is waiting, and when it began. */
+	struct rv_hv_flush hv_pending;
+	uint64_t hv_began;
 	char line[CONSOLE_LINE];
 	unsigned line_len;
 	/* Accesses to guest-physical addresses outside RAM read and write
@@ -159,6 +188,12 @@ void rv_oracle_host_violation(struct machine_vcpu *mv, uint64_t gva, const struc
 
 struct rv_walk_ctx;
 void rv_oracle_log(struct machine_vcpu *mv, enum rv_inval_kind kind, uint64_t addr, uint16_t pcid);
+/* Log a flush hypercall of @caller, begun at @began, on each of its targets:
+ * from the end of the caller's wait, they may use nothing it covers. */
+void rv_oracle_log_hv(struct machine_vcpu *caller, const struct rv_hv_flush *f, uint64_t began);
+/* The newest remote invalidation after the entry's insertion covering it. */
+bool rv_oracle_remote_covering(const struct machine_vcpu *mv, const struct rv_tlb_info *e,
+			       struct rv_inval *out, uint32_t *caller);
 void rv_oracle_check(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_entry *e,
 		     const struct rv_walk_ctx *wc);
 void rv_machine_send_ipi(void *ctx, uint32_t from, const struct rv_x2apic_ipi *ipi);

@@ -72,6 +72,8 @@ static const char *const inval_names[] = {
 	[RV_INVAL_NONGLOBAL] = "INVPCID 3",
 	[RV_INVAL_ALL] = "a flush of all",
 	[RV_INVAL_ALL_PCID] = "a CR4 change",
+	[RV_INVAL_HV_LIST] = "a Hyper-V list flush",
+	[RV_INVAL_HV_SPACE] = "a Hyper-V space flush",
 };
 
 /* Count a violation; keep the first one's report. */
@@ -97,7 +99,8 @@ static uint32_t pcpu_index(const struct machine_vcpu *mv)
 }
 
 static void report(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_info *e,
-		   const struct rv_walk *fresh, bool fresh_ok, const struct rv_inval *i)
+		   const struct rv_walk *fresh, bool fresh_ok, const struct rv_inval *i,
+		   const char *by)
 {
 	char fresh_text[64], trail[160] = "";
 	const struct rv_vcpu *v = mv->vcpu;
@@ -116,12 +119,23 @@ static void report(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_in
 	record(mv->m,
 	       "oracle: vCPU %u on pCPU %u used a stale translation of %#" PRIx64
 	       ": cached frame %#" PRIx64 " (inserted at time %" PRIu64
-	       "), page tables now give %s; %s of %#" PRIx64 " at time %" PRIu64
+	       "), page tables now give %s; %s of %#" PRIx64 "%s at time %" PRIu64
 	       " had covered it; last requests serviced: %s; seed %" PRIu64,
 	       mv->vcpu->index, pcpu_index(mv), gva, e->fill.out,
-	       e->fill.time >> RV_TIME_OWNER_BITS, fresh_text, inval_names[i->kind], i->addr,
+	       e->fill.time >> RV_TIME_OWNER_BITS, fresh_text, inval_names[i->kind], i->addr, by,
 	       i->time >> RV_TIME_OWNER_BITS, trail[0] ? trail : "none",
 	       rv_vm_config(mv->vcpu->vm)->seed);
+}
+
+/* " and N more pages" for a GVA list entry whose low 12 bits count them. */
+static const char *pages_text(uint64_t entry)
+{
+	static _Thread_local char text[32];
+
+	if (!(entry & 4095))
+		return "";
+	snprintf(text, sizeof(text), " and %u more pages", (unsigned)(entry & 4095));
+	return text;
 }
 
 /* Check a TLB hit about to be used for @gva. */
@@ -156,9 +170,20 @@ void rv_oracle_check(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_
 		return;
 	}
 	const struct rv_inval *i = covering(mv, &e);
+	struct rv_inval remote;
+	uint32_t caller;
+	char by[64];
 
-	if (i)
-		report(mv, gva, &e, &fresh, ok, i);
+	if (i) {
+		report(mv, gva, &e, &fresh, ok, i, "");
+		return;
+	}
+	if (!rv_oracle_remote_covering(mv, &e, &remote, &caller))
+		return;
+	snprintf(by, sizeof(by), "%s by vCPU %u (returned)",
+		 remote.kind == RV_INVAL_HV_LIST ? pages_text(remote.addr) : "", caller);
+	remote.addr &= ~4095ull;
+	report(mv, gva, &e, &fresh, ok, &remote, by);
 }
 
 /* A TLB hit on a host frame freed by a page move: its remote flush has
