@@ -120,18 +120,18 @@ struct loaded {
 	const struct rv_vendor_ops *ops;
 };
 
-static struct loaded load(bool svm, bool tdp)
+static struct loaded load_n(bool svm, bool tdp, uint32_t vcpus)
 {
 	struct rv_machine_config mc = {
 		.image = image,
 		.image_len = image_len,
 		.mem_size = 32 << 20,
-		.nr_vcpus = 1,
+		.nr_vcpus = vcpus,
 		.vendor_amd = svm,
 		.shadow = !tdp,
 		.hyperv = true,
 	};
-	struct rv_vm_config cfg = test_config(1, 1, RV_EXEC_DETERMINISTIC, 1);
+	struct rv_vm_config cfg = test_config(vcpus, 1, RV_EXEC_DETERMINISTIC, 1);
 	struct loaded l;
 	char err[256];
 
@@ -147,6 +147,11 @@ static struct loaded load(bool svm, bool tdp)
 	l.ops->vcpu_load(l.v, l.vm->pcpus[0], NULL);
 	l.ops->prepare_entry(l.v);
 	return l;
+}
+
+static struct loaded load(bool svm, bool tdp)
+{
+	return load_n(svm, tdp, 1);
 }
 
 /* Three pages in the FIFO with HV_TLB_FLUSH, and a FLUSH_CURRENT, then the
@@ -226,6 +231,75 @@ START_TEST(vmx_flush_current_leaves_the_hv_fifo_to_drain)
 }
 END_TEST
 
+/* A 4 KiB non-global entry for @gva in PCID 0, inserted at clock tick @tick. */
+static struct rv_tlb_info entry_at(uint64_t gva, uint64_t tick)
+{
+	struct rv_tlb_info e = { .in = gva };
+
+	e.fill.time = tick << RV_TIME_OWNER_BITS | 1;
+	e.fill.size = RV_TLB_4K;
+	return e;
+}
+
+static bool covered(struct machine_vcpu *t, const struct rv_tlb_info *e, uint32_t *by)
+{
+	struct rv_inval i;
+
+	return rv_oracle_remote_covering(t, e, &i, by);
+}
+
+/* The oracle's record of a flush hypercall on its target covers what the
+ * TLFS promises and no more: the listed pages (low bits count more), entries
+ * older than the call, the named address space unless all are flushed,
+ * globals unless the call was for non-global mappings only. */
+START_TEST(remote_records_cover_what_the_call_promises)
+{
+	read_image();
+	struct loaded l = load_n(false, true, 2);
+	struct machine_vcpu *caller = rv_vm_vcpu(l.vm, 0)->backend_data;
+	struct machine_vcpu *t = rv_vm_vcpu(l.vm, 1)->backend_data;
+	struct rv_hv_flush f = { .nr_listed = 1, .entries = { 0x10000 | 1 } };
+	struct rv_tlb_info e = entry_at(0x11000, 50);
+	uint32_t by = 99;
+
+	rv_mask_set(&f.targets, 1);
+	f.address_space = 0x5000;
+	t->cpu.cr3 = 0x6000; /* not the named address space */
+	rv_oracle_log_hv(caller, &f, 100ull << RV_TIME_OWNER_BITS);
+	ck_assert(!covered(t, &e, &by));
+	e.fill.global = true; /* globals are in every address space */
+	ck_assert(covered(t, &e, &by));
+	ck_assert_uint_eq(by, 0);
+	e.fill.global = false;
+	t->cpu.cr3 = 0x5000;
+	ck_assert(covered(t, &e, &by));
+	e = entry_at(0x12000, 50); /* past the entry's two pages */
+	ck_assert(!covered(t, &e, &by));
+	e = entry_at(0x10000, 150); /* inserted after the call began */
+	ck_assert(!covered(t, &e, &by));
+	ck_assert(!covered(caller, &e, &by)); /* the caller was not a target */
+
+	/* Non-global only, every address space: globals stay. */
+	f.entries[0] = 0x20000;
+	f.flags = RV_HV_FLUSH_ALL_ADDRESS_SPACES | RV_HV_FLUSH_NON_GLOBAL_MAPPINGS_ONLY;
+	t->cpu.cr3 = 0x7000;
+	rv_oracle_log_hv(caller, &f, 200ull << RV_TIME_OWNER_BITS);
+	e = entry_at(0x20000, 150);
+	ck_assert(covered(t, &e, &by));
+	e.fill.global = true;
+	ck_assert(!covered(t, &e, &by));
+
+	/* A Space call covers every page. */
+	f = (struct rv_hv_flush){ .space = true, .flags = RV_HV_FLUSH_ALL_ADDRESS_SPACES };
+	rv_mask_set(&f.targets, 1);
+	rv_oracle_log_hv(caller, &f, 300ull << RV_TIME_OWNER_BITS);
+	e = entry_at(0x7fff0000, 250);
+	ck_assert(covered(t, &e, &by));
+	unload(&l);
+	free(image);
+}
+END_TEST
+
 static Suite *machine_suite(void)
 {
 	Suite *s = suite_create("machine");
@@ -238,6 +312,7 @@ static Suite *machine_suite(void)
 	tc = tcase_create("hyperv");
 	tcase_add_test(tc, svm_flush_current_purges_a_pending_hv_flush);
 	tcase_add_test(tc, vmx_flush_current_leaves_the_hv_fifo_to_drain);
+	tcase_add_test(tc, remote_records_cover_what_the_call_promises);
 	suite_add_tcase(s, tc);
 	return s;
 }
