@@ -10,7 +10,9 @@
  *    time, with the deterministic executor simulating the pCPUs (a step is
  *    one guest instruction or one host action of one pCPU; RDTSC reads the
  *    step count), which models 8 pCPUs faithfully on a 2-core host; once in
- *    real time, with the threads executor on this host's cores.
+ *    real time, with the threads executor on this host's cores; and once
+ *    more in virtual time with vCPU 0 leading every round (the *_serial
+ *    guests), a chain of flushes.
  * 2. List vs Space: hv-breakeven on each vendor and paging mode, the cost of
  *    a flush of N listed pages against a flush of the address space,
  *    including the misses each leaves behind, and the N where Space becomes
@@ -33,6 +35,10 @@ extern const unsigned char rv_default_guest[];
 extern const size_t rv_default_guest_len;
 extern const unsigned char rv_hv_shootdown_guest[];
 extern const size_t rv_hv_shootdown_guest_len;
+extern const unsigned char rv_shootdown_serial_guest[];
+extern const size_t rv_shootdown_serial_guest_len;
+extern const unsigned char rv_hv_shootdown_serial_guest[];
+extern const size_t rv_hv_shootdown_serial_guest_len;
 extern const unsigned char rv_hv_breakeven_guest[];
 extern const size_t rv_hv_breakeven_guest_len;
 
@@ -56,7 +62,20 @@ struct oc_point {
 struct oc_row {
 	uint32_t vcpus, pcpus;
 	struct oc_point virt[NR_WAYS], real[NR_WAYS];
+	struct oc_point serial[NR_WAYS]; /* vCPU 0 leads every round; virtual time */
 };
+
+/* The guest images: [serial][way]. */
+static const unsigned char *image_of(bool serial, int way, size_t *len)
+{
+	if (serial) {
+		*len = way == HCALL ? rv_hv_shootdown_serial_guest_len
+				    : rv_shootdown_serial_guest_len;
+		return way == HCALL ? rv_hv_shootdown_serial_guest : rv_shootdown_serial_guest;
+	}
+	*len = way == HCALL ? rv_hv_shootdown_guest_len : rv_default_guest_len;
+	return way == HCALL ? rv_hv_shootdown_guest : rv_default_guest;
+}
 
 /* The guest's "flush paths: L ticks leading flushes, H ticks in flush
  * handlers" line: L + H, or -1 without it. */
@@ -76,12 +95,10 @@ static void read_kicks(struct rv_vm *vm, void *ctx)
 	*(uint64_t *)ctx = rv_vm_stat(vm, RV_STAT_kicks_sent);
 }
 
-static int run_shootdown(const struct bench_guest_opts *o, int way, uint32_t vcpus, uint32_t pcpus,
-			 enum rv_executor exec, struct oc_point *out)
+static int run_shootdown(const struct bench_guest_opts *o, bool serial, int way, uint32_t vcpus,
+			 uint32_t pcpus, enum rv_executor exec, struct oc_point *out)
 {
 	struct rv_machine_config mc = {
-		.image = way == HCALL ? rv_hv_shootdown_guest : rv_default_guest,
-		.image_len = way == HCALL ? rv_hv_shootdown_guest_len : rv_default_guest_len,
 		.mem_size = 64ull << 20,
 		.nr_vcpus = vcpus,
 		.hyperv = way == HCALL,
@@ -97,6 +114,7 @@ static int run_shootdown(const struct bench_guest_opts *o, int way, uint32_t vcp
 	struct bench_guest_result g;
 	double ticks;
 
+	mc.image = image_of(serial, way, &mc.image_len);
 	if (bench_run_guest("hyperv", mc, vc, read_kicks, &out->kicks, &g))
 		return -1;
 	ticks = flush_ticks(g.console);
@@ -133,7 +151,7 @@ static int run_real(const struct bench_guest_opts *o, int way, uint32_t vcpus, u
 	struct oc_point p;
 
 	for (unsigned k = 0; k < reps; k++) {
-		if (run_shootdown(o, way, vcpus, pcpus, RV_EXEC_THREADS, &p))
+		if (run_shootdown(o, false, way, vcpus, pcpus, RV_EXEC_THREADS, &p))
 			return -1;
 		c[k] = p.completion;
 		f[k] = p.flush;
@@ -151,40 +169,45 @@ static double ratio(double a, double b)
 	return b > 0 ? a / b : 0;
 }
 
-static void print_overcommit(const struct oc_row *rows, unsigned n)
-{
-	long cores = sysconf(_SC_NPROCESSORS_ONLN);
+enum oc_kind { OC_VIRTUAL, OC_REAL, OC_SERIAL };
 
-	printf("\n1a. Overcommit in virtual time (deterministic executor; a step is one guest\n"
-	       "    instruction or host action of one pCPU; millions of steps per pCPU)\n\n");
+static const struct oc_point *points(const struct oc_row *r, enum oc_kind k)
+{
+	return k == OC_REAL ? r->real : k == OC_SERIAL ? r->serial : r->virt;
+}
+
+/* Virtual time in millions of steps; real time in seconds, and flush paths
+ * in millions of cycles. */
+static void print_rows(const struct oc_row *rows, unsigned n, enum oc_kind k)
+{
+	double done_unit = k == OC_REAL ? 1 : 1e6;
+
 	printf("%6s %6s %6s | %10s %10s %6s | %12s %12s %6s\n", "vCPUs", "pCPUs", "ratio",
 	       "done: IPI", "hypercall", "gain", "flush: IPI", "hypercall", "gain");
 	for (unsigned i = 0; i < n; i++) {
-		const struct oc_row *r = &rows[i];
+		const struct oc_point *p = points(&rows[i], k);
 
-		printf("%6u %6u %5.0fx | %10.2f %10.2f %5.2fx | %12.3f %12.3f %5.1fx\n", r->vcpus,
-		       r->pcpus, (double)r->vcpus / r->pcpus, r->virt[IPI].completion / 1e6,
-		       r->virt[HCALL].completion / 1e6,
-		       ratio(r->virt[IPI].completion, r->virt[HCALL].completion),
-		       r->virt[IPI].flush / 1e6, r->virt[HCALL].flush / 1e6,
-		       ratio(r->virt[IPI].flush, r->virt[HCALL].flush));
+		printf("%6u %6u %5.0fx | %10.3f %10.3f %5.2fx | %12.3f %12.3f %5.1fx\n",
+		       rows[i].vcpus, rows[i].pcpus, (double)rows[i].vcpus / rows[i].pcpus,
+		       p[IPI].completion / done_unit, p[HCALL].completion / done_unit,
+		       ratio(p[IPI].completion, p[HCALL].completion), p[IPI].flush / 1e6,
+		       p[HCALL].flush / 1e6, ratio(p[IPI].flush, p[HCALL].flush));
 	}
+}
+
+static void print_overcommit(const struct oc_row *rows, unsigned n, bool quick)
+{
+	printf("\n1a. Overcommit in virtual time (deterministic executor; a step is one guest\n"
+	       "    instruction or host action of one pCPU; millions of steps per pCPU)\n\n");
+	print_rows(rows, n, OC_VIRTUAL);
 	printf("\n1b. Overcommit in real time (threads executor: the pCPUs are threads on\n"
 	       "    this host's %ld cores; completion in seconds, flush paths in millions of\n"
 	       "    TSC cycles summed over the vCPUs; median of %d runs)\n\n",
-	       cores, REPS);
-	printf("%6s %6s %6s | %10s %10s %6s | %12s %12s %6s\n", "vCPUs", "pCPUs", "ratio",
-	       "done: IPI", "hypercall", "gain", "flush: IPI", "hypercall", "gain");
-	for (unsigned i = 0; i < n; i++) {
-		const struct oc_row *r = &rows[i];
-
-		printf("%6u %6u %5.0fx | %10.3f %10.3f %5.2fx | %12.1f %12.1f %5.1fx\n", r->vcpus,
-		       r->pcpus, (double)r->vcpus / r->pcpus, r->real[IPI].completion,
-		       r->real[HCALL].completion,
-		       ratio(r->real[IPI].completion, r->real[HCALL].completion),
-		       r->real[IPI].flush / 1e6, r->real[HCALL].flush / 1e6,
-		       ratio(r->real[IPI].flush, r->real[HCALL].flush));
-	}
+	       sysconf(_SC_NPROCESSORS_ONLN), quick ? 1 : REPS);
+	print_rows(rows, n, OC_REAL);
+	printf("\n1c. One leader: vCPU 0 leads every round, so the run is a chain of\n"
+	       "    flushes (virtual time, millions of steps per pCPU)\n\n");
+	print_rows(rows, n, OC_SERIAL);
 }
 
 static int overcommit(const struct bench_guest_opts *o, struct oc_row *rows, unsigned *n)
@@ -197,9 +220,11 @@ static int overcommit(const struct bench_guest_opts *o, struct oc_row *rows, uns
 			r->vcpus = oc_vcpus[v];
 			r->pcpus = oc_pcpus[p];
 			for (int w = 0; w < NR_WAYS; w++) {
-				if (run_shootdown(o, w, r->vcpus, r->pcpus, RV_EXEC_DETERMINISTIC,
-						  &r->virt[w]) ||
-				    run_real(o, w, r->vcpus, r->pcpus, &r->real[w]))
+				if (run_shootdown(o, false, w, r->vcpus, r->pcpus,
+						  RV_EXEC_DETERMINISTIC, &r->virt[w]) ||
+				    run_real(o, w, r->vcpus, r->pcpus, &r->real[w]) ||
+				    run_shootdown(o, true, w, r->vcpus, r->pcpus,
+						  RV_EXEC_DETERMINISTIC, &r->serial[w]))
 					return -1;
 			}
 			if (o->quick)
@@ -304,7 +329,10 @@ static double median3(double a, double b, double c)
 	return v[1];
 }
 
-/* Each figure the median of three runs (one with --quick). */
+/* Each cost the median of three runs (one with --quick), each run's cost
+ * taken over that run's own no-flush round: the host's cache placement of
+ * reqvisor's arrays changes from run to run, and shifts all of a run's
+ * figures together. */
 static int run_breakeven(const struct bench_guest_opts *o, const struct be_backend *b,
 			 struct be_row *out)
 {
@@ -322,9 +350,11 @@ static int run_breakeven(const struct bench_guest_opts *o, const struct be_backe
 		const struct be_set *x = &r[0].set[s], *y = &r[1].set[s], *z = &r[2].set[s];
 
 		d->none = median3(x->none, y->none, z->none);
-		d->space = median3(x->space, y->space, z->space);
+		d->space = d->none +
+			   median3(x->space - x->none, y->space - y->none, z->space - z->none);
 		for (unsigned k = 0; k < NR_LISTS; k++)
-			d->list[k] = median3(x->list[k], y->list[k], z->list[k]);
+			d->list[k] = d->none + median3(x->list[k] - x->none, y->list[k] - y->none,
+						       z->list[k] - z->none);
 	}
 	return 0;
 }
@@ -404,6 +434,10 @@ static int write_json(const struct bench_guest_opts *o, const struct oc_row *oc,
 		json_point(f, "real_ipi", &oc[i].real[IPI]);
 		fprintf(f, ", ");
 		json_point(f, "real_hypercall", &oc[i].real[HCALL]);
+		fprintf(f, ", ");
+		json_point(f, "serial_ipi", &oc[i].serial[IPI]);
+		fprintf(f, ", ");
+		json_point(f, "serial_hypercall", &oc[i].serial[HCALL]);
 		fprintf(f, "}");
 	}
 	fprintf(f, "\n], \"list_vs_space\": [");
@@ -436,7 +470,7 @@ static int measure(const struct bench_guest_opts *o)
 	fflush(stdout);
 	if (overcommit(o, oc, &n))
 		return -1;
-	print_overcommit(oc, n);
+	print_overcommit(oc, n, o->quick);
 	fflush(stdout);
 	for (unsigned i = 0; i < NR_BACKENDS; i++) {
 		if (run_breakeven(o, &backends[i], &be[i]))
@@ -454,7 +488,8 @@ static void usage(FILE *out)
 		"What the Hyper-V flush hypercalls buy a guest, in one run:\n"
 		"1. shootdown with IPIs beside hv-shootdown at 16, 64 and 128 vCPUs on 2 and\n"
 		"   8 pCPUs, completion time and the guest's time in its flush paths, in\n"
-		"   virtual time (deterministic executor) and in real time (threads);\n"
+		"   virtual time (deterministic executor) and in real time (threads), and\n"
+		"   with one vCPU leading every round;\n"
 		"2. List vs Space on each vendor and paging mode: the cost of a flush of N\n"
 		"   listed pages and of the address space, misses afterwards included.\n"
 		"\n"

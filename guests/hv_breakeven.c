@@ -7,7 +7,8 @@
  * with Space, all of them do. vCPU 0 measures, in time-stamp ticks per round,
  * for working sets of 16, 64 and 256 pages: no flush, lists of 1 to 15
  * pages (one entry each), and Space; other vCPUs only wait. The rounds
- * (.rvconfig) are split into blocks, and the cheapest block counts. reqvisor-bench
+ * (.rvconfig) are split into blocks, the variants take turns block by
+ * block, and each variant's cheapest block counts. reqvisor-bench
  * hyperv turns the lines into the page count where Space becomes cheaper.
  * Needs --hyperv.
  */
@@ -22,7 +23,7 @@ RV_CONFIG(DEFAULT_ROUNDS, 256, 0);
 #define PTE_FLAGS (RV_PTE_P | RV_PTE_W | RV_PTE_NX)
 #define NO_FLUSH  (-1)
 #define SPACE	  0
-#define BLOCKS	  5
+#define BLOCKS	  10
 
 enum { CHECK_HYPERCALL = 1, CHECK_CONFIG = 2 };
 
@@ -60,26 +61,36 @@ static void flush_self(int variant)
 		rv_fail(CHECK_HYPERCALL, "hv-breakeven: call %#lx returned %#lx", ctl, rax);
 }
 
-/* Ticks per round of reading @pages pages and flushing with @variant: the
- * least of BLOCKS blocks' means, which leaves out the host's interruptions. */
-static u64 measure(unsigned pages, int variant)
+/* Ticks per round of reading @pages pages and flushing with @variant. */
+static u64 block(unsigned pages, int variant, u32 rounds_in_block)
+{
+	u64 t0;
+
+	touch(pages); /* the TLB as this variant leaves it */
+	flush_self(variant);
+	t0 = rv_rdtsc();
+	for (u32 r = 0; r < rounds_in_block; r++) {
+		touch(pages);
+		flush_self(variant);
+	}
+	return (rv_rdtsc() - t0) / rounds_in_block;
+}
+
+/* Each variant's cheapest block. The variants take turns block by block,
+ * so that a slow spell of the host falls on all of them alike. */
+static void measure(unsigned pages, u64 best[NR_VARIANTS])
 {
 	u32 per_block = rounds / BLOCKS ? rounds / BLOCKS : 1;
-	u64 best = ~0ull;
 
-	touch(pages); /* every page in the TLB */
-	flush_self(variant);
+	for (unsigned v = 0; v < NR_VARIANTS; v++)
+		best[v] = ~0ull;
 	for (unsigned b = 0; b < BLOCKS; b++) {
-		u64 t0 = rv_rdtsc(), mean;
+		for (unsigned v = 0; v < NR_VARIANTS; v++) {
+			u64 t = block(pages, variants[v], per_block);
 
-		for (u32 r = 0; r < per_block; r++) {
-			touch(pages);
-			flush_self(variant);
+			best[v] = t < best[v] ? t : best[v];
 		}
-		mean = (rv_rdtsc() - t0) / per_block;
-		best = mean < best ? mean : best;
 	}
-	return best;
 }
 
 static void setup(void)
@@ -110,9 +121,12 @@ int rv_main(unsigned cpu, unsigned ncpus)
 	}
 	setup();
 	for (unsigned s = 0; s < sizeof(sets) / sizeof(sets[0]); s++) {
+		u64 best[NR_VARIANTS];
+
+		measure(sets[s], best);
 		rv_printf("hv-breakeven: %u pages:", sets[s]);
 		for (unsigned v = 0; v < NR_VARIANTS; v++)
-			rv_printf(" %lu", measure(sets[s], variants[v]));
+			rv_printf(" %lu", best[v]);
 		rv_printf(" ticks per round (no flush, list 1 2 4 8 12 15, space)\n");
 	}
 	rv_barrier_wait(&done);

@@ -27,7 +27,9 @@
  * at exactly its last version.
  *
  * Rounds and pages come from .rvconfig (rounds 0: DEFAULT_ROUNDS); one vCPU
- * works too (no IPIs then).
+ * works too (no IPIs then). Built with RV_SHOOTDOWN_ONE_LEADER (the
+ * *_serial guests), vCPU 0 leads every round: the run is then a chain of
+ * flushes, and its completion time is their latency.
  */
 #include "rv.h"
 
@@ -422,6 +424,17 @@ static void setup(unsigned ncpus)
 #endif
 }
 
+static unsigned leader(u32 round, unsigned ncpus)
+{
+#ifdef RV_SHOOTDOWN_ONE_LEADER
+	(void)round;
+	(void)ncpus;
+	return 0;
+#else
+	return round % ncpus;
+#endif
+}
+
 static void run(struct sd_cpu *c, unsigned cpu, unsigned ncpus)
 {
 	for (;;) {
@@ -429,7 +442,7 @@ static void run(struct sd_cpu *c, unsigned cpu, unsigned ncpus)
 
 		if (round >= sd.rounds)
 			return;
-		if (round % ncpus == cpu)
+		if (leader(round, ncpus) == cpu)
 			lead_round(c, cpu, ncpus, round);
 		for (unsigned k = 0; k < OPS_PER_POLL; k++)
 			worker_op(c);
