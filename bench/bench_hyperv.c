@@ -407,10 +407,12 @@ static void print_breakeven(const struct be_row *rows)
 
 /* ---- Output ---- */
 
-static void json_point(FILE *f, const char *name, const struct oc_point *p)
+static const char *const kind_names[] = { "virtual", "real", "serial" };
+
+static void json_point(FILE *f, const struct oc_point *p)
 {
-	fprintf(f, "\"%s\": {\"completion\": %.6g, \"flush\": %.6g, \"kicks\": %" PRIu64 "}", name,
-		p->completion, p->flush, p->kicks);
+	fprintf(f, "{\"completion\": %.6g, \"flush\": %.6g, \"kicks\": %" PRIu64 "}", p->completion,
+		p->flush, p->kicks);
 }
 
 static int write_json(const struct bench_guest_opts *o, const struct oc_row *oc, unsigned n,
@@ -427,17 +429,13 @@ static int write_json(const struct bench_guest_opts *o, const struct oc_row *oc,
 	for (unsigned i = 0; i < n; i++) {
 		fprintf(f, "%s\n {\"vcpus\": %u, \"pcpus\": %u, ", i ? "," : "", oc[i].vcpus,
 			oc[i].pcpus);
-		json_point(f, "virtual_ipi", &oc[i].virt[IPI]);
-		fprintf(f, ", ");
-		json_point(f, "virtual_hypercall", &oc[i].virt[HCALL]);
-		fprintf(f, ", ");
-		json_point(f, "real_ipi", &oc[i].real[IPI]);
-		fprintf(f, ", ");
-		json_point(f, "real_hypercall", &oc[i].real[HCALL]);
-		fprintf(f, ", ");
-		json_point(f, "serial_ipi", &oc[i].serial[IPI]);
-		fprintf(f, ", ");
-		json_point(f, "serial_hypercall", &oc[i].serial[HCALL]);
+		for (int k = OC_VIRTUAL; k <= OC_SERIAL; k++) {
+			for (int w = 0; w < NR_WAYS; w++) {
+				fprintf(f, "%s\"%s_%s\": ", k || w ? ", " : "", kind_names[k],
+					way_names[w]);
+				json_point(f, &points(&oc[i], k)[w]);
+			}
+		}
 		fprintf(f, "}");
 	}
 	fprintf(f, "\n], \"list_vs_space\": [");

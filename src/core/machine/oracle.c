@@ -127,17 +127,6 @@ static void report(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_in
 	       rv_vm_config(mv->vcpu->vm)->seed);
 }
 
-/* " and N more pages" for a GVA list entry whose low 12 bits count them. */
-static const char *pages_text(uint64_t entry)
-{
-	static _Thread_local char text[32];
-
-	if (!(entry & 4095))
-		return "";
-	snprintf(text, sizeof(text), " and %u more pages", (unsigned)(entry & 4095));
-	return text;
-}
-
 /* Check a TLB hit about to be used for @gva. */
 void rv_oracle_check(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_entry *entry,
 		     const struct rv_walk_ctx *wc)
@@ -180,8 +169,13 @@ void rv_oracle_check(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_
 	}
 	if (!rv_oracle_remote_covering(mv, &e, &remote, &caller))
 		return;
-	snprintf(by, sizeof(by), "%s by vCPU %u (returned)",
-		 remote.kind == RV_INVAL_HV_LIST ? pages_text(remote.addr) : "", caller);
+	/* A list entry's low 12 bits count the pages after the first. */
+	unsigned more = remote.kind == RV_INVAL_HV_LIST ? (unsigned)(remote.addr & 4095) : 0;
+
+	if (more)
+		snprintf(by, sizeof(by), " and %u more pages by vCPU %u (returned)", more, caller);
+	else
+		snprintf(by, sizeof(by), " by vCPU %u (returned)", caller);
 	remote.addr &= ~4095ull;
 	report(mv, gva, &e, &fresh, ok, &remote, by);
 }
