@@ -56,6 +56,7 @@ int guest_prepare(struct run_opts *o, struct guest_run *g, char *err, size_t err
 		.svm_new_asid = o->svm_new_asid,
 		.numa_migrate = o->numa_migrate,
 		.hyperv = o->hyperv,
+		.nested = o->nested,
 		.console_prefix = o->console_prefix,
 		.oracle = (enum rv_oracle_mode)o->oracle,
 		.tlb_sets = o->tlb_sets,

@@ -49,6 +49,8 @@ static void usage(FILE *out)
 		"  --hyperv              Hyper-V enlightenments: CPUID 0x40000000-5, the guest\n"
 		"                        OS ID, hypercall and VP index MSRs, and the TLB flush\n"
 		"                        hypercalls (docs/hyperv.md)\n"
+		"  --nested              nested virtualization: VMX for the guest on the vmx\n"
+		"                        vendor (docs/nested.md; SVM's is not yet implemented)\n"
 		"  --console-prefix      prefix each console line with its vCPU index\n"
 		"  --pages N             the guest's configuration block: pages (default 64)\n"
 		"  --tlb SETSxWAYS       each pCPU's TLB (default 256x8)\n"
@@ -179,7 +181,8 @@ enum {
 	OPT_ASIDS,
 	OPT_SVM_FLUSH,
 	OPT_NUMA_MIGRATE,
-	OPT_HYPERV
+	OPT_HYPERV,
+	OPT_NESTED
 };
 
 static const struct option long_opts[] = {
@@ -208,6 +211,7 @@ static const struct option long_opts[] = {
 	{ "svm-flush", required_argument, NULL, OPT_SVM_FLUSH },
 	{ "numa-migrate", no_argument, NULL, OPT_NUMA_MIGRATE },
 	{ "hyperv", no_argument, NULL, OPT_HYPERV },
+	{ "nested", no_argument, NULL, OPT_NESTED },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -234,6 +238,9 @@ static int parse_one(int c, const char *arg, struct run_opts *o)
 		return 0;
 	case OPT_HYPERV:
 		o->hyperv = true;
+		return 0;
+	case OPT_NESTED:
+		o->nested = true;
 		return 0;
 	case OPT_NUMA_MIGRATE:
 		o->numa_migrate = true;
@@ -371,6 +378,8 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		return bad("one guest image at a time, not also '%s'", argv[optind]);
 	if (o->guest_path && o->synthetic)
 		return bad("--synthetic runs no guest image ('%s')", o->guest_path);
+	if (o->nested && o->vendor_amd)
+		return bad("--nested: nested SVM is not implemented yet (use --vendor vmx)");
 	return 0;
 }
 

@@ -86,7 +86,70 @@ enum rv_cpu_exit {
 	RV_CPU_EXIT_INTERRUPT, /* IF opened while sys.irq_pending said yes */
 	RV_CPU_EXIT_INTERCEPT, /* an intercepted instruction retired (sys.tlb said so) */
 	RV_CPU_EXIT_RETRY,     /* a translation said RV_PF_RETRY: RIP is unchanged */
+	RV_CPU_EXIT_VIRT,      /* see cpu->virt: a virtualization instruction or an intercept */
 };
+
+/*
+ * Virtualization instructions (VMX, SVM) and the instructions a nested
+ * guest's hypervisor intercepts. The CPU reads the memory operands and hands
+ * the rest to sys.virt; an intercept stops the run before the instruction
+ * retires (RIP unchanged), with cpu->virt saying which and its length.
+ */
+enum rv_virt_insn {
+	RV_VIRT_VMXON,
+	RV_VIRT_VMXOFF,
+	RV_VIRT_VMCLEAR,
+	RV_VIRT_VMPTRLD,
+	RV_VIRT_VMPTRST,
+	RV_VIRT_VMREAD,
+	RV_VIRT_VMWRITE,
+	RV_VIRT_VMLAUNCH,
+	RV_VIRT_VMRESUME,
+	RV_VIRT_INVEPT,
+	RV_VIRT_INVVPID,
+	RV_VIRT_VMRUN,
+	RV_VIRT_VMLOAD,
+	RV_VIRT_VMSAVE,
+	RV_VIRT_STGI,
+	RV_VIRT_CLGI,
+	RV_VIRT_INVLPGA,
+	/* Only ever intercepts (cpu->intercepts). */
+	RV_VIRT_VMCALL,
+	RV_VIRT_CPUID,
+	RV_VIRT_HLT,
+	RV_VIRT_IO,
+	RV_VIRT_RDMSR,
+	RV_VIRT_WRMSR,
+	RV_VIRT_INVLPG,
+};
+
+struct rv_virt_op {
+	uint8_t insn; /* enum rv_virt_insn */
+	uint8_t len;
+	uint64_t operand; /* the m64 of VMXON/VMCLEAR/VMPTRLD; VMWRITE's value;
+			     INVEPT/INVVPID's type; INVLPG's address */
+	uint64_t field;	  /* VMREAD/VMWRITE: the encoding */
+	uint64_t desc[2]; /* INVEPT/INVVPID: the 128-bit descriptor */
+	uint64_t out;	  /* VMREAD, VMPTRST: what the instruction stores */
+};
+
+/* What sys.virt decided. The VMX outcomes set RFLAGS as the SDM's
+ * VMsucceed, VMfailInvalid and VMfailValid do. */
+enum rv_virt_result {
+	RV_VIRT_SUCCEED,
+	RV_VIRT_FAIL_INVALID,
+	RV_VIRT_FAIL_VALID,
+	RV_VIRT_UD,
+	RV_VIRT_GP,
+	RV_VIRT_EXIT, /* stop the run before it retires: the machine does it */
+};
+
+/* cpu->intercepts: what stops the run unretired with RV_CPU_EXIT_VIRT. */
+#define RV_ICPT_VMCALL (1u << 0)
+#define RV_ICPT_CPUID  (1u << 1)
+#define RV_ICPT_HLT    (1u << 2)
+#define RV_ICPT_IO     (1u << 3)
+#define RV_ICPT_INVLPG (1u << 4)
 
 struct rv_cpu_io {
 	uint16_t port;
@@ -127,7 +190,13 @@ struct rv_cpu_sys {
 	bool (*irq_pending)(void *ctx, struct rv_cpu *cpu);
 	/* The time-stamp counter (RDTSC, RDTSCP, MSR 0x10); none: the host's. */
 	uint64_t (*tsc)(void *ctx, struct rv_cpu *cpu);
+	/* Virtualization instructions; none: #UD. */
+	enum rv_virt_result (*virt)(void *ctx, struct rv_cpu *cpu, struct rv_virt_op *op);
 };
+
+/* What rdmsr/wrmsr return for an MSR access a nested guest's hypervisor
+ * intercepts: the run stops unretired (RV_CPU_EXIT_VIRT). */
+#define RV_MSR_INTERCEPTED (-2)
 
 struct rv_cpu_exception {
 	int vector;
@@ -155,6 +224,14 @@ struct rv_cpu {
 	/* Translate every write afresh: shadow paging sees each write to a
 	 * guest page table (the machine sets it). */
 	bool no_write_cache;
+	/* CR4.VMXE (Intel) or EFER.SVME (AMD) may be set: the machine offers
+	 * nested virtualization. */
+	bool virt_ext;
+	/* A nested guest's intercepts (RV_ICPT_*), and the exceptions handed
+	 * to the caller as RV_CPU_EXIT_EXCEPTION (bit = vector). */
+	uint32_t intercepts;
+	uint32_t exc_intercepts;
+	struct rv_virt_op virt; /* the last RV_CPU_EXIT_VIRT */
 
 	uint64_t tsc_aux;
 	bool int_shadow; /* STI's one-instruction interrupt shadow */

@@ -187,6 +187,10 @@ static const uint8_t attrs[NR_OPS] = {
 	[MAP_0F + 0xc7] = M,	  /* group 9: CMPXCHG8B/16B */
 	RANGE8(MAP_0F + 0xc8, N), /* BSWAP */
 
+	[MAP_0F + 0x78] = M,   /* VMREAD */
+	[MAP_0F + 0x79] = M,   /* VMWRITE */
+	[MAP_0F38 + 0x80] = M, /* INVEPT (66) */
+	[MAP_0F38 + 0x81] = M, /* INVVPID (66) */
 	[MAP_0F38 + 0x82] = M, /* INVPCID (66) */
 };
 

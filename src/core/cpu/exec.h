@@ -14,9 +14,10 @@
  * Handler return convention: OP_OK retires the instruction (RIP becomes
  * cpu->next_rip, which a branch may have changed); OP_FAULT leaves RIP on the
  * instruction with cpu->exc set; OP_EXIT retires it and stops the run loop
- * with cpu->stop as the exit reason; OP_BRANCH is OP_OK at a block end.
+ * with cpu->stop as the exit reason; OP_BRANCH is OP_OK at a block end;
+ * OP_STOP stops the run with cpu->stop without retiring the instruction.
  */
-enum { OP_OK, OP_BRANCH, OP_FAULT, OP_EXIT };
+enum { OP_OK, OP_BRANCH, OP_FAULT, OP_EXIT, OP_STOP };
 
 struct rv_exec {
 	struct rv_cpu *cpu;
@@ -44,6 +45,9 @@ static inline void rv_exec_tlb_changed(struct rv_exec *x)
 }
 
 typedef int (*rv_op_handler)(struct rv_exec *x, const struct rv_insn *i);
+
+/* Stop unretired for the machine: a nested guest's intercept. */
+int rv_intercept(struct rv_exec *x, const struct rv_insn *i, unsigned what, uint64_t operand);
 
 /* ---- exceptions ---- */
 int rv_raise(struct rv_exec *x, int vector, uint32_t error_code, bool has_error_code);

@@ -80,6 +80,11 @@ OP(op_iret);
 OP(op_mov_cr);
 OP(op_grp7);
 OP(op_invpcid);
+OP(op_vmread_vmwrite);
+OP(op_invept_invvpid);
+/* Parts of groups 7 and 9 (ops_virt.c). */
+int rv_op_grp7_virt(struct rv_exec *x, const struct rv_insn *i);
+int rv_op_grp9_vmx(struct rv_exec *x, const struct rv_insn *i);
 OP(op_msr_tsc);
 OP(op_cpuid);
 OP(op_io);

@@ -382,6 +382,8 @@ int op_grp9(struct rv_exec *x, const struct rv_insn *i)
 	uint64_t old;
 	int rc;
 
+	if (i->subop >= 6)
+		return rv_op_grp9_vmx(x, i);
 	if (i->subop != 1 || !insn_is_mem(i))
 		return rv_raise_ud(x);
 	uint64_t ea = rv_effective_address(x, i);

@@ -15,7 +15,9 @@
 #define CR4_PCIDE (1ull << 17)
 #define CR4_KNOWN \
 	0x00770fffull /* VME..PCE, OSFXSR.., UMIP.., FSGSBASE, PCIDE, OSXSAVE, SMEP, SMAP */
-#define EFER_LMA (1ull << 10)
+#define CR4_VMXE  (1ull << 13)
+#define EFER_SVME (1ull << 12)
+#define EFER_LMA  (1ull << 10)
 
 #define MSR_TSC		   0x10
 #define MSR_EFER	   0xc0000080
@@ -69,7 +71,9 @@ static int write_cr4(struct rv_exec *x, uint64_t v)
 	struct rv_cpu *c = x->cpu;
 	uint64_t old = c->cr4;
 
-	if ((v & ~CR4_KNOWN) || ((c->efer & EFER_LMA) && !(v & CR4_PAE)))
+	uint64_t known = CR4_KNOWN | (c->virt_ext && !c->vendor_amd ? CR4_VMXE : 0);
+
+	if ((v & ~known) || ((c->efer & EFER_LMA) && !(v & CR4_PAE)))
 		return rv_raise_gp0(x);
 	/* PCIDE may be set only with PCID 0 in CR3. */
 	if ((v & CR4_PCIDE) && !(old & CR4_PCIDE) && (c->cr3 & 0xfff))
@@ -141,10 +145,12 @@ static int descriptor_table(struct rv_exec *x, const struct rv_insn *i, bool sto
 	return OP_OK;
 }
 
-static int hypercall(struct rv_exec *x, bool amd_insn)
+static int hypercall(struct rv_exec *x, const struct rv_insn *i, bool amd_insn)
 {
 	if (x->cpu->vendor_amd != amd_insn)
 		return rv_raise_ud(x);
+	if (x->cpu->intercepts & RV_ICPT_VMCALL)
+		return rv_intercept(x, i, RV_VIRT_VMCALL, 0);
 	x->stop = RV_CPU_EXIT_HYPERCALL;
 	return OP_EXIT;
 }
@@ -171,9 +177,11 @@ int op_grp7(struct rv_exec *x, const struct rv_insn *i)
 		unsigned rm = i->rm & 7;
 
 		if (i->subop == 0 && rm == 1)
-			return hypercall(x, false); /* VMCALL */
+			return hypercall(x, i, false); /* VMCALL */
 		if (i->subop == 3 && rm == 1)
-			return hypercall(x, true); /* VMMCALL */
+			return hypercall(x, i, true); /* VMMCALL */
+		if (i->subop == 0 || i->subop == 3)
+			return rv_op_grp7_virt(x, i);
 		if (i->subop == 7 && rm == 1)
 			return rdtscp(x);
 		return rv_raise_ud(x);
@@ -188,6 +196,8 @@ int op_grp7(struct rv_exec *x, const struct rv_insn *i)
 	case 3:
 		return descriptor_table(x, i, false, true);
 	case 7:
+		if (x->cpu->intercepts & RV_ICPT_INVLPG)
+			return rv_intercept(x, i, RV_VIRT_INVLPG, rv_effective_address(x, i));
 		return tlb_event(x, RV_TLB_INVLPG, rv_effective_address(x, i), 0);
 	default:
 		return rv_raise_ud(x);
@@ -244,7 +254,8 @@ static int builtin_wrmsr(struct rv_cpu *c, uint32_t msr, uint64_t v)
 	switch (msr) {
 	case MSR_EFER:
 		/* LME/LMA cannot change while paging is on; NXE and SCE may. */
-		if ((v ^ c->efer) & (EFER_LMA | (1ull << 8)) || (v & ~0xd01ull))
+		if ((v ^ c->efer) & (EFER_LMA | (1ull << 8)) ||
+		    (v & ~(0xd01ull | (c->virt_ext && c->vendor_amd ? EFER_SVME : 0))))
 			return -1;
 		c->efer = v;
 		return 0;
@@ -275,17 +286,25 @@ int op_msr_tsc(struct rv_exec *x, const struct rv_insn *i)
 		v = read_tsc(c);
 		break;
 	case 0x32:
-		rc = builtin_rdmsr(c, msr, &v);
+		rc = c->intercepts ? 1 : builtin_rdmsr(c, msr, &v);
 		if (rc && c->sys.rdmsr)
 			rc = c->sys.rdmsr(c->sys.ctx, c, msr, &v);
+		if (rc == RV_MSR_INTERCEPTED)
+			return rv_intercept(x, i, RV_VIRT_RDMSR, msr);
+		if (rc && c->intercepts)
+			rc = builtin_rdmsr(c, msr, &v);
 		if (rc)
 			return rv_raise_gp0(x);
 		break;
 	default:
 		v = (c->gpr[RV_RDX] << 32) | (uint32_t)c->gpr[RV_RAX];
-		rc = builtin_wrmsr(c, msr, v);
+		rc = c->intercepts ? 1 : builtin_wrmsr(c, msr, v);
 		if (rc && c->sys.wrmsr)
 			rc = c->sys.wrmsr(c->sys.ctx, c, msr, v);
+		if (rc == RV_MSR_INTERCEPTED)
+			return rv_intercept(x, i, RV_VIRT_WRMSR, msr);
+		if (rc && c->intercepts)
+			rc = builtin_wrmsr(c, msr, v);
 		return rc ? rv_raise_gp0(x) : OP_OK;
 	}
 	c->gpr[RV_RAX] = (uint32_t)v;
@@ -339,7 +358,8 @@ int op_cpuid(struct rv_exec *x, const struct rv_insn *i)
 	uint32_t r[4];
 	uint32_t leaf = (uint32_t)c->gpr[RV_RAX], sub = (uint32_t)c->gpr[RV_RCX];
 
-	(void)i;
+	if (c->intercepts & RV_ICPT_CPUID)
+		return rv_intercept(x, i, RV_VIRT_CPUID, 0);
 	if (c->sys.cpuid)
 		c->sys.cpuid(c->sys.ctx, c, leaf, sub, r);
 	else
@@ -364,6 +384,8 @@ int op_io(struct rv_exec *x, const struct rv_insn *i)
 	io->size = (uint8_t)size;
 	io->in = !(low & 2);
 	io->value = io->in ? 0xffffffffu : (uint32_t)(c->gpr[RV_RAX] & size_mask(size));
+	if (c->intercepts & RV_ICPT_IO)
+		return rv_intercept(x, i, RV_VIRT_IO, low >= 0xec);
 	stop = c->sys.io ? c->sys.io(c->sys.ctx, c, io) : !io->in;
 	if (io->in)
 		reg_write(x, i, RV_RAX, size, io->value);
@@ -376,7 +398,8 @@ int op_io(struct rv_exec *x, const struct rv_insn *i)
 /* F4: HLT. */
 int op_hlt(struct rv_exec *x, const struct rv_insn *i)
 {
-	(void)i;
+	if (x->cpu->intercepts & RV_ICPT_HLT)
+		return rv_intercept(x, i, RV_VIRT_HLT, 0);
 	x->stop = RV_CPU_EXIT_HLT;
 	return OP_EXIT;
 }

@@ -249,13 +249,15 @@ static enum rv_cpu_exit run_loop(struct rv_cpu *c, const _Atomic uint32_t *ipi, 
 			c->rip = x.next_rip;
 			c->instructions++;
 			return x.stop;
+		case OP_STOP:
+			return x.stop;
 		default: /* OP_FAULT */
 			if (c->mmu_retry) {
 				c->mmu_retry = false;
 				return RV_CPU_EXIT_RETRY;
 			}
 			c->fault_rip = c->rip;
-			if (c->exit_on_exception)
+			if (c->exit_on_exception || (c->exc_intercepts >> (c->exc.vector & 31) & 1))
 				return RV_CPU_EXIT_EXCEPTION;
 			if (!rv_deliver(&x))
 				return RV_CPU_EXIT_TRIPLE_FAULT;

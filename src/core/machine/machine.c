@@ -159,6 +159,7 @@ static int machine_vcpu_init(struct rv_vcpu *v)
 	mv->m = m;
 	mv->vcpu = v;
 	mv->last_pcpu = -1;
+	mv->nvmx.vmcs_ptr = RV_NVMX_NO_VMCS;
 	if (tlbs_init(m, rv_vm_nr_pcpus(v->vm))) {
 		rv_node_free(mv);
 		return -1;
@@ -184,6 +185,7 @@ static void machine_vcpu_free(struct rv_vcpu *v)
 	if (!mv)
 		return;
 	rv_cpu_destroy(&mv->cpu);
+	rv_machine_nested_vcpu_free(mv);
 	rv_machine_vendor_vcpu_free(mv);
 	rv_node_free(mv);
 	v->backend_data = NULL;
@@ -270,6 +272,11 @@ static enum rv_exit machine_run(struct rv_vcpu *v, const _Atomic uint32_t *ipi, 
 	} while (e == RV_CPU_EXIT_INTERRUPT && mv->cpu.instructions - start < budget);
 	*used = (uint32_t)(mv->cpu.instructions - start);
 	rv_machine_write_done(mv);
+	/* A nested transition is the exit handler's: it services requests. */
+	if (mv->m->cfg.nested && rv_machine_nested_wants_exit(mv, e)) {
+		mv->nested_stop = (uint8_t)(e + 1);
+		return RV_EXIT_BACKEND;
+	}
 	/* A hypercall and a host-side page move are the exit handler's
 	 * (machine_handle_exit): they may broadcast with WAIT. */
 	mv->hypercall = e == RV_CPU_EXIT_HYPERCALL;
@@ -284,6 +291,12 @@ static enum rv_exit machine_handle_exit(struct rv_vcpu *v)
 {
 	struct machine_vcpu *mv = v->backend_data;
 
+	if (mv->nested_stop) {
+		enum rv_cpu_exit e = (enum rv_cpu_exit)(mv->nested_stop - 1);
+
+		mv->nested_stop = 0;
+		rv_machine_nested_exit(mv, e);
+	}
 	if (mv->hypercall) {
 		mv->hypercall = false;
 		rv_machine_hypercall(mv);

@@ -32,6 +32,7 @@ struct rv_machine_config {
 	unsigned shadow_pages;	     /* per vCPU (0: 4096) */
 	bool numa_migrate;	     /* move hot pages to the node of the vCPU missing on them */
 	bool hyperv;		     /* Hyper-V enlightenments: CPUID, MSRs, flush hypercalls */
+	bool nested;		     /* nested virtualization: VMX or SVM for the guest */
 	bool console_prefix;	     /* "[3] " before each console line of vCPU 3 */
 	unsigned tlb_sets, tlb_ways; /* per pCPU; 0: 256 sets of 8 ways */
 	enum rv_oracle_mode { RV_ORACLE_OFF, RV_ORACLE_SAMPLE, RV_ORACLE_FULL } oracle;

@@ -72,9 +72,14 @@ static bool port_io(void *ctx, struct rv_cpu *cpu, struct rv_cpu_io *io)
 static int rdmsr(void *ctx, struct rv_cpu *cpu, uint32_t msr, uint64_t *v)
 {
 	struct machine_vcpu *mv = ctx;
-	int rc = mv->m->cfg.hyperv ? rv_machine_hv_rdmsr(mv, msr, v) : 1;
+	int rc = mv->m->cfg.nested ? rv_machine_nvmx_msr_access(mv, msr, false) : 1;
 
 	(void)cpu;
+	if (rc <= 0)
+		return rc;
+	if (mv->m->cfg.nested && !mv->m->svm && rv_machine_nvmx_rdmsr(mv, msr, v) == 0)
+		return 0;
+	rc = mv->m->cfg.hyperv ? rv_machine_hv_rdmsr(mv, msr, v) : 1;
 	if (rc <= 0)
 		return rc;
 	return rv_x2apic_rdmsr(&mv->apic, msr, v) == RV_X2APIC_OK ? 0 : -1;
@@ -85,10 +90,13 @@ static int wrmsr(void *ctx, struct rv_cpu *cpu, uint32_t msr, uint64_t v)
 	struct machine_vcpu *mv = ctx;
 
 	(void)cpu;
+	int rc = mv->m->cfg.nested ? rv_machine_nvmx_msr_access(mv, msr, true) : 1;
+
+	if (rc <= 0)
+		return rc;
 	/* An IPI may announce a page-table write: announce it first. */
 	rv_machine_write_done(mv);
-	int rc = mv->m->cfg.hyperv ? rv_machine_hv_wrmsr(mv, msr, v) : 1;
-
+	rc = mv->m->cfg.hyperv ? rv_machine_hv_wrmsr(mv, msr, v) : 1;
 	if (rc <= 0)
 		return rc;
 	return rv_x2apic_wrmsr(&mv->apic, msr, v) == RV_X2APIC_OK ? 0 : -1;
@@ -127,6 +135,10 @@ void rv_machine_cpu_hooks(struct machine_vcpu *mv)
 	c->sys.wrmsr = wrmsr;
 	c->sys.irq_pending = irq_pending;
 	c->sys.cpuid = rv_machine_cpuid;
+	if (mv->m->cfg.nested) {
+		c->sys.virt = rv_machine_virt;
+		c->virt_ext = true;
+	}
 	if (rv_vm_is_deterministic(mv->vcpu->vm))
 		c->sys.tsc = step_tsc;
 }

@@ -35,6 +35,11 @@ void rv_machine_cpuid(void *ctx, struct rv_cpu *cpu, uint32_t leaf, uint32_t sub
 
 	if (!mv->m->cfg.hyperv || leaf < 0x40000000u || leaf > 0x40000005u) {
 		rv_cpu_builtin_cpuid(cpu, leaf, sub, r);
+		/* --nested: VMX (leaf 1 ECX bit 5) or SVM (0x80000001 ECX bit 2). */
+		if (mv->m->cfg.nested && leaf == 1 && !mv->m->svm)
+			r[2] |= 1u << 5;
+		if (mv->m->cfg.nested && leaf == 0x80000001u && mv->m->svm)
+			r[2] |= 1u << 2;
 		return;
 	}
 	r[0] = r[1] = r[2] = r[3] = 0;

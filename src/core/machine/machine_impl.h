@@ -15,6 +15,7 @@
 #include "mmu/shadow.h"
 #include "mmu/tdp.h"
 #include "mmu/tlb.h"
+#include "nested/tlb_rules.h"
 #include "reqvisor/vcpu.h"
 #include "svm/asid.h"
 #include "vmx/vpid.h"
@@ -32,14 +33,75 @@ enum rv_inval_kind {
 	RV_INVAL_ALL_PCID,  /* CR4.PAE changes, SMEP 0 to 1: a PCID, globals too */
 	RV_INVAL_HV_LIST,   /* another vCPU's HvFlushVirtualAddressList(Ex) */
 	RV_INVAL_HV_SPACE,  /* another vCPU's HvFlushVirtualAddressSpace(Ex) */
+	/* L1's invalidations of L2's translations (nested VMX), in L1's view
+	 * of the tags: @pcid holds the VPID, @addr the address or EPTP. */
+	RV_INVAL_VPID_ADDR,	 /* INVVPID 0 */
+	RV_INVAL_VPID,		 /* INVVPID 1 */
+	RV_INVAL_VPID_ALL,	 /* INVVPID 2: every VPID but 0 */
+	RV_INVAL_VPID_NONGLOBAL, /* INVVPID 3 */
+	RV_INVAL_EPT,		 /* INVEPT 1: combined mappings of one EPTP */
+	RV_INVAL_EPT_ALL,	 /* INVEPT 2 */
+	RV_INVAL_VPID0,		 /* a VM entry or exit with VPID off: VPID 0's */
 };
 
 struct rv_inval {
 	uint64_t time;
 	uint64_t addr;
+	uint64_t ctx; /* the context (RV_CTX_*) the guest made it in */
 	uint16_t pcid;
 	uint8_t kind;
 };
+
+/*
+ * The oracle's translation contexts, as L1 tags translations: L1 itself (0),
+ * or an L2 with its vmcs12 VPID (0 when off) and, with nested EPT, its EPTP.
+ * A translation made in one context may never be used in another.
+ */
+#define RV_CTX_L2	  (1ull << 63)
+#define RV_CTX_EPT	  (1ull << 62)
+#define RV_CTX_VPID_SHIFT 40
+#define RV_CTX_EPTP_MASK  0x000000ffffffffffull /* the EPTP's page number */
+#define RV_CTX_LOG	  64
+
+static inline uint16_t rv_ctx_vpid(uint64_t ctx)
+{
+	return (uint16_t)(ctx >> RV_CTX_VPID_SHIFT);
+}
+
+/* Nested VMX state of a vCPU (machine_nvmx.c). */
+struct rv_nvmx_vcpu {
+	bool vmxon;
+	bool guest_mode; /* L2 runs */
+	uint64_t vmxon_ptr;
+	uint64_t vmcs_ptr; /* the current VMCS, or RV_NVMX_NO_VMCS */
+	struct rv_nvmx_tlb tlb;
+	/* L2's regime, fixed at VM entry from vmcs12. */
+	bool ept;
+	uint64_t eptp;
+	uint16_t vpid12; /* 0: VPID off */
+	uint32_t proc;
+	uint64_t msr_bitmap;
+	uint64_t l1_efer;
+	/* A VM exit an L2 translation found (EPT violation or misconfiguration). */
+	bool exit_pending;
+	uint32_t exit_reason;
+	uint64_t exit_qual, exit_gpa, exit_gla;
+	uint64_t entries, exits; /* transitions, for the stats */
+};
+#define RV_NVMX_NO_VMCS UINT64_MAX
+
+/*
+ * The second-stage roots L2's entries carry with TDP in L0 (above every
+ * real table address): one per EPT12 pointer (EPT02), and one for an L2
+ * without nested EPT, which runs over EPT01 but, as in KVM, on a root of its
+ * own (so L2 has a tag of its own whenever L0 has EPT).
+ */
+#define RV_NESTED_ROOT_BASE  (1ull << 46)
+#define RV_NESTED_PLAIN_ROOT (1ull << 47)
+static inline uint64_t rv_nested_ept_root(uint64_t eptp)
+{
+	return RV_NESTED_ROOT_BASE + (eptp & 0x000ffffffffff000ull);
+}
 
 /*
  * An invalidation another vCPU completed on this one's behalf: a Hyper-V
@@ -118,13 +180,21 @@ struct machine_vcpu {
 	 * entries and their hits, walks of the guest's and the second-stage
 	 * tables, misses the shadow tables served, shadow page faults. */
 	uint64_t gp_lookups, gp_hits, guest_walks, tdp_walks, shadow_hits, shadow_faults;
-	bool retry;	/* interrupt delivery met a page being moved */
-	bool hypercall; /* a VMCALL/VMMCALL waits for the exit handler */
-	bool hv_retry;	/* its input page was being moved: run it again */
+	bool retry;	     /* interrupt delivery met a page being moved */
+	bool hypercall;	     /* a VMCALL/VMMCALL waits for the exit handler */
+	bool hv_retry;	     /* its input page was being moved: run it again */
+	uint8_t nested_stop; /* enum rv_cpu_exit + 1: a nested transition to do */
 	uint64_t hv_calls, hv_overflows;
 	uint64_t oracle_hits, oracle_checks, oracle_stale;
 	struct rv_inval inval[RV_INVAL_LOG];
 	unsigned inval_next;
+	/* Nested: the context now, and when each of the last ones began. */
+	struct rv_nvmx_vcpu nvmx;
+	uint64_t ctx;
+	struct {
+		uint64_t time, ctx;
+	} ctx_log[RV_CTX_LOG];
+	unsigned ctx_next;
 	struct rv_remote_inval remote[RV_INVAL_LOG];
 	_Atomic uint32_t remote_next;
 	/* The flush hypercall whose caller is waiting, and when it began. */
@@ -178,6 +248,33 @@ void rv_machine_load_mmu_pgd(struct rv_vcpu *v);
 /* A guest flush with shadow paging first syncs the roots (KVM's
  * kvm_vcpu_flush_tlb_guest). */
 void rv_machine_sync_for_guest_flush(struct machine_vcpu *mv);
+
+/* Nested VMX (machine_nvmx.c, machine_nested_mmu.c). */
+enum rv_virt_result rv_machine_virt(void *ctx, struct rv_cpu *cpu, struct rv_virt_op *op);
+/* The run stopped for the nested code: a transition to do. */
+void rv_machine_nested_exit(struct machine_vcpu *mv, enum rv_cpu_exit e);
+bool rv_machine_nested_wants_exit(const struct machine_vcpu *mv, enum rv_cpu_exit e);
+/* The VMX capability MSRs: 0, or 1 for another MSR. */
+int rv_machine_nvmx_rdmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t *v);
+/* In L2: RV_MSR_INTERCEPTED when L1 intercepts the access, else 1. */
+int rv_machine_nvmx_msr_access(struct machine_vcpu *mv, uint32_t msr, bool write);
+void rv_machine_nested_vcpu_free(struct machine_vcpu *mv);
+/* The VPID L1's INVVPID flushes: vpid02, or L1's own without one (KVM's
+ * nested_get_vpid02). */
+static inline uint16_t rv_nvmx_l2_flush_vpid(const struct machine_vcpu *mv)
+{
+	return mv->nvmx.tlb.vpid02 ? mv->nvmx.tlb.vpid02 : mv->vpid;
+}
+/* L2's guest-physical address through EPT12 (or as it is without nested
+ * EPT) to L1's: 0, or -1 with the EPT12 rights found in *perm (a violation),
+ * -2 for a misconfiguration. @peek: the oracle's, no side effects. */
+int rv_nested_l1_gpa(struct machine_vcpu *mv, uint64_t l2gpa, uint64_t *l1gpa, unsigned *perm);
+/* Make a VM exit for an EPT violation or misconfiguration pending. */
+void rv_nested_ept_exit(struct machine_vcpu *mv, int rc, uint64_t gpa, uint64_t gla,
+			enum rv_access kind, unsigned perm, bool final);
+/* The context entry @e was made in, or false when the log no longer says. */
+bool rv_oracle_ctx_at(const struct machine_vcpu *mv, uint64_t time, uint64_t *ctx);
+void rv_oracle_switch_ctx(struct machine_vcpu *mv, uint64_t ctx);
 
 /* Host-side page moves (machine_hostmem.c). */
 bool rv_machine_frame_freed(const struct rv_machine *m, uint32_t frame);

@@ -89,6 +89,26 @@ static uint32_t gpa_frame(void *phys, uint64_t gpa)
 	return rv_gpa_frame(phys, gpa);
 }
 
+static void cache_guest_physical(struct machine_vcpu *mv, struct rv_tlb_tag tag, uint64_t gpa,
+				 uint64_t out, enum rv_tlb_size size, unsigned perm)
+{
+	struct rv_tlb_fill f = {
+		.out = out,
+		.time = rv_machine_clock(mv),
+		.size = size,
+		.perm = (uint8_t)perm,
+		.dirty = true,
+	};
+
+	rv_tlb_insert(mv->tlb, RV_TLB_GUEST_PHYSICAL, tag, gpa, &f);
+}
+
+/* The host address of a paging-structure entry at host-physical @hpa. */
+static _Atomic uint64_t *host_entry(struct machine_vcpu *mv, uint64_t hpa)
+{
+	return (_Atomic uint64_t *)(rv_frame_hva(mv->m->mem, (uint32_t)(hpa >> 12)) + (hpa & 4095));
+}
+
 /* A guest-physical address through the second stage: its host-physical
  * address and the EPT/NPT rights, from a guest-physical entry or a walk of
  * the tables. -1 outside RAM, -2 on a page being moved (exit and retry). */
@@ -116,17 +136,9 @@ static int tdp_translate(struct machine_vcpu *mv, uint64_t gpa, uint64_t *hpa, u
 	}
 	*hpa = w.hpa_page | (gpa & (w.page_size - 1));
 	*perm = w.perm;
-	if (mv->tlb) {
-		struct rv_tlb_fill f = {
-			.out = w.hpa_page,
-			.time = rv_machine_clock(mv),
-			.size = w.page_size == (1ull << 21) ? RV_TLB_2M : RV_TLB_4K,
-			.perm = (uint8_t)w.perm,
-			.dirty = true,
-		};
-
-		rv_tlb_insert(mv->tlb, RV_TLB_GUEST_PHYSICAL, tag, gpa, &f);
-	}
+	if (mv->tlb)
+		cache_guest_physical(mv, tag, gpa, w.hpa_page,
+				     w.page_size == (1ull << 21) ? RV_TLB_2M : RV_TLB_4K, w.perm);
 	return 0;
 }
 
@@ -144,19 +156,24 @@ static _Atomic uint64_t *tdp_table_entry(void *ctx, uint64_t gpa)
 	rc = tdp_translate(mv, gpa, &hpa, &perm);
 	if (rc)
 		return rc == -2 ? &rv_walk_retry_entry : NULL;
-	return (_Atomic uint64_t *)(rv_frame_hva(mv->m->mem, (uint32_t)(hpa >> 12)) + (hpa & 4095));
+	return host_entry(mv, hpa);
 }
+
+static _Atomic uint64_t *l2_table_entry(void *ctx, uint64_t gpa);
+static _Atomic uint64_t *l2_peek_entry(void *ctx, uint64_t gpa);
 
 /* The guest's walk: the vCPU's own (@mine: through the second stage with
  * TDP, through the memslots with shadow paging), or the oracle's reference
- * walk, straight through the memslots. */
+ * walk, straight through the memslots. L2's go through EPT12 first. */
 static void walk_ctx(struct machine_vcpu *mv, struct rv_walk_ctx *w, bool mine)
 {
 	const struct rv_cpu *c = &mv->cpu;
+	bool l2 = mv->nvmx.guest_mode;
 
 	*w = (struct rv_walk_ctx){
-		.phys = mine ? (void *)mv : (void *)mv->m->mem,
-		.entry = !mine	      ? table_entry
+		.phys = mine || l2 ? (void *)mv : (void *)mv->m->mem,
+		.entry = l2	      ? (mine ? l2_table_entry : l2_peek_entry)
+			 : !mine      ? table_entry
 			 : mv->m->tdp ? tdp_table_entry
 				      : walk_table_entry,
 		.cr3 = c->cr3,
@@ -287,7 +304,7 @@ static void invalidate_on_fault(struct machine_vcpu *mv, uint64_t gva)
 	 * the same for the shadow tables when it injects one. */
 	if (mv->tlb)
 		rv_tlb_flush_addr(mv->tlb, mv->tag, rv_machine_pcid(&mv->cpu), gva, false);
-	if (!mv->m->tdp) {
+	if (!mv->m->tdp && !mv->nvmx.guest_mode) {
 		struct rv_shadow_env env;
 
 		rv_machine_shadow_env(mv, &env);
@@ -295,6 +312,126 @@ static void invalidate_on_fault(struct machine_vcpu *mv, uint64_t gva)
 		rv_shadow_invlpg(&mv->shadow, &env, gva);
 	}
 	rv_oracle_log(mv, RV_INVAL_ADDR, gva, rv_machine_pcid(&mv->cpu));
+}
+
+/* ---- L2 under nested VMX ---- */
+
+/*
+ * An L2 guest-physical address to a host-physical one: a guest-physical
+ * entry of L2's root (EPT02, with TDP in L0), or EPT12 then L1's second
+ * stage. 0; -1 outside RAM; -2 exit and retry (a page being moved, or a VM
+ * exit to L1 is now pending).
+ */
+static int l2_gpa_translate(struct machine_vcpu *mv, uint64_t gpa, uint64_t gla,
+			    enum rv_access kind, bool final, uint64_t *hpa, unsigned *perm)
+{
+	static const unsigned need[] = { RV_TLB_R, RV_TLB_W, RV_TLB_X };
+	bool tdp = mv->m->tdp;
+	struct rv_tlb_tag tag = { rv_machine_tag_root(mv), 0, 0 };
+	const struct rv_tlb_entry *e =
+		tdp && mv->tlb ? rv_tlb_lookup(mv->tlb, RV_TLB_GUEST_PHYSICAL, tag, gpa) : NULL;
+	uint64_t l1gpa;
+	unsigned p12;
+	int rc;
+
+	mv->gp_lookups += e || (tdp && mv->tlb);
+	if (e && (rv_tlb_entry_perm(e) & need[kind])) {
+		mv->gp_hits++;
+		*hpa = rv_tlb_entry_translate(e, gpa);
+		*perm = rv_tlb_entry_perm(e);
+		return 0;
+	}
+	mv->tdp_walks++;
+	rc = rv_nested_l1_gpa(mv, gpa, &l1gpa, &p12);
+	if (!rc && !(p12 & need[kind]))
+		rc = -1;
+	if (rc) {
+		rv_nested_ept_exit(mv, rc, gpa, gla, kind, p12, final);
+		return -2;
+	}
+	if (l1gpa >= rv_guest_mem_size(mv->m->mem))
+		return -1;
+	if (!final) /* one of L2's page tables: the host leaves it in place */
+		rv_machine_note_table_page(mv->m, l1gpa);
+	if (tdp) {
+		struct rv_tdp_walk w;
+
+		if (rv_tdp_walk(mv->m->tdp_tables, l1gpa, &w) != RV_TDP_OK &&
+		    (!rv_machine_tdp_fault_in(mv->m, l1gpa) ||
+		     rv_tdp_walk(mv->m->tdp_tables, l1gpa, &w) != RV_TDP_OK))
+			return -2;
+		*hpa = w.hpa_page | (l1gpa & (w.page_size - 1));
+		*perm = w.perm & p12;
+	} else {
+		uint32_t frame = rv_gpa_frame(mv->m->mem, l1gpa);
+
+		if (frame == RV_NO_FRAME)
+			return -2;
+		*hpa = ((uint64_t)frame << 12) | (l1gpa & 4095);
+		*perm = p12;
+	}
+	if (tdp && mv->tlb)
+		cache_guest_physical(mv, tag, gpa, *hpa & ~4095ull, RV_TLB_4K, *perm);
+	return 0;
+}
+
+static _Atomic uint64_t *l2_table_entry(void *ctx, uint64_t gpa)
+{
+	struct machine_vcpu *mv = ctx;
+	uint64_t hpa;
+	unsigned perm;
+	int rc;
+
+	if (gpa & 7)
+		return NULL;
+	rc = l2_gpa_translate(mv, gpa, 0, RV_ACCESS_READ, false, &hpa, &perm);
+	if (rc)
+		return rc == -2 ? &rv_walk_retry_entry : NULL;
+	return host_entry(mv, hpa);
+}
+
+/* The oracle's: EPT12 as it is now, then the memslots; nothing cached. */
+static _Atomic uint64_t *l2_peek_entry(void *ctx, uint64_t gpa)
+{
+	struct machine_vcpu *mv = ctx;
+	uint64_t l1gpa;
+	unsigned perm;
+
+	if (rv_nested_l1_gpa(mv, gpa, &l1gpa, &perm) || !(perm & RV_TLB_R))
+		return NULL;
+	return table_entry(mv->m->mem, l1gpa);
+}
+
+static uint8_t *l2_translate(struct machine_vcpu *mv, uint64_t gva, enum rv_access kind,
+			     uint32_t *pf)
+{
+	const struct rv_tlb_entry *e;
+	struct rv_walk r;
+	uint64_t hpa;
+	unsigned perm;
+	int rc;
+
+	if (!mv->m->tdp)
+		rv_machine_write_done(mv);
+	e = mv->tlb ? rv_tlb_lookup(mv->tlb, guest_kind(mv), tag_of(mv), gva) : NULL;
+	if (e && rights_allow(mv, rv_tlb_entry_perm(e), rv_tlb_entry_dirty(e), kind)) {
+		oracle(mv, gva, e);
+		return host_address(mv, rv_tlb_entry_translate(e, gva), kind);
+	}
+	if (walk(mv, gva, kind, &r, pf)) {
+		if (!(*pf & RV_PF_RETRY))
+			invalidate_on_fault(mv, gva);
+		return NULL;
+	}
+	rc = l2_gpa_translate(mv, r.gpa, gva, kind, true, &hpa, &perm);
+	if (rc == -2) {
+		*pf = RV_PF_RETRY;
+		return NULL;
+	}
+	if (rc)
+		return mv->unbacked + (r.gpa & 4095);
+	fill(mv, gva, hpa, walk_perm(&r) & (perm | RV_TLB_U), r.dirty, r.global, now(mv));
+	return host_address(mv, hpa, kind);
 }
 
 uint8_t *rv_machine_translate(void *ctx, uint64_t gva, enum rv_access kind, uint32_t *pf)
@@ -308,6 +445,8 @@ uint8_t *rv_machine_translate(void *ctx, uint64_t gva, enum rv_access kind, uint
 	unsigned perm;
 	int rc;
 
+	if (mv->nvmx.guest_mode)
+		return l2_translate(mv, gva, kind, pf);
 	if (!tdp)
 		rv_machine_write_done(mv);
 	e = mv->tlb ? rv_tlb_lookup(mv->tlb, guest_kind(mv), tag_of(mv), gva) : NULL;
@@ -424,7 +563,7 @@ static bool cr4_changed(struct machine_vcpu *mv, uint64_t old, uint64_t now_cr4)
 {
 	uint64_t diff = old ^ now_cr4;
 	uint64_t guest_owned = mv->m->tdp && !mv->m->svm ? CR4_PGE : 0;
-	bool intercepted = diff & ~guest_owned;
+	bool intercepted = (diff & ~guest_owned) && !mv->nvmx.guest_mode;
 	bool all = (diff & CR4_PGE) || ((old & CR4_PCIDE) && !(now_cr4 & CR4_PCIDE));
 	bool current = (diff & CR4_PAE) || ((now_cr4 & CR4_SMEP) && !(old & CR4_SMEP));
 	uint16_t pcid = rv_machine_pcid(&mv->cpu);
@@ -463,12 +602,14 @@ bool rv_machine_tlb_event(void *ctx, struct rv_cpu *c, enum rv_tlb_event ev, uin
 			  uint64_t pcid)
 {
 	struct machine_vcpu *mv = ctx;
-	bool tdp = mv->m->tdp;
+	/* L2 has no shadow tables of its own: its invalidations act on the
+	 * TLB as the hardware's do, and L0 intercepts none of them. */
+	bool tdp = mv->m->tdp || mv->nvmx.guest_mode;
 	uint16_t p = (uint16_t)(pcid & 0xfff);
 
 	if (!mv->tlb)
 		return false;
-	if (!tdp)
+	if (!mv->m->tdp)
 		rv_machine_write_done(mv);
 	switch (ev) {
 	case RV_TLB_INVLPG: /* the address in the current PCID, and its globals */
@@ -529,7 +670,8 @@ void rv_machine_load_mmu_pgd(struct rv_vcpu *v)
 {
 	struct machine_vcpu *mv = v->backend_data;
 
-	if (!mv->m->tdp)
+	/* L1's root: in L2, CR3 is L2's (the VM exit asks again). */
+	if (!mv->m->tdp && !mv->nvmx.guest_mode)
 		rv_shadow_load_root(&mv->shadow, mv->cpu.cr3);
 }
 

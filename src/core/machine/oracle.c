@@ -25,14 +25,72 @@ void rv_oracle_log(struct machine_vcpu *mv, enum rv_inval_kind kind, uint64_t ad
 	i->kind = kind;
 	i->addr = addr & ~4095ull;
 	i->pcid = pcid;
+	i->ctx = mv->ctx;
 }
 
-static bool covers(const struct rv_inval *i, const struct rv_tlb_info *e)
+void rv_oracle_switch_ctx(struct machine_vcpu *mv, uint64_t ctx)
+{
+	unsigned k = mv->ctx_next++ % RV_CTX_LOG;
+
+	mv->ctx_log[k].time = rv_machine_clock(mv);
+	mv->ctx_log[k].ctx = ctx;
+	mv->ctx = ctx;
+}
+
+bool rv_oracle_ctx_at(const struct machine_vcpu *mv, uint64_t time, uint64_t *ctx)
+{
+	unsigned n = mv->ctx_next < RV_CTX_LOG ? mv->ctx_next : RV_CTX_LOG;
+
+	for (unsigned k = 1; k <= n; k++) {
+		unsigned at = (mv->ctx_next - k) % RV_CTX_LOG;
+
+		if (mv->ctx_log[at].time < time) {
+			*ctx = mv->ctx_log[at].ctx;
+			return true;
+		}
+	}
+	/* Before the first switch the vCPU ran L1; past the log, unknown. */
+	*ctx = 0;
+	return mv->ctx_next <= RV_CTX_LOG;
+}
+
+/* L1's invalidations of L2's translations, by L1's tags (SDM vol. 3C
+ * §29.4.3): INVVPID by vmcs12 VPID, INVEPT by EPTP, and the VPID 0 flush of
+ * a transition with VPID off, which covers L1 itself too. */
+static bool covers_nested(const struct rv_inval *i, const struct rv_tlb_info *e, uint64_t ectx)
+{
+	uint16_t vpid = rv_ctx_vpid(ectx);
+	bool l2 = ectx & RV_CTX_L2;
+
+	switch (i->kind) {
+	case RV_INVAL_VPID0:
+		return !l2 || !vpid;
+	case RV_INVAL_VPID_ALL:
+		return l2 && vpid;
+	case RV_INVAL_VPID:
+		return l2 && vpid == i->pcid;
+	case RV_INVAL_VPID_NONGLOBAL:
+		return l2 && vpid == i->pcid && !e->fill.global;
+	case RV_INVAL_VPID_ADDR:
+		return l2 && vpid == i->pcid && i->addr == e->in;
+	case RV_INVAL_EPT_ALL:
+		return l2 && (ectx & RV_CTX_EPT);
+	default: /* RV_INVAL_EPT */
+		return l2 && (ectx & RV_CTX_EPT) &&
+		       (ectx & RV_CTX_EPTP_MASK) == ((i->addr >> 12) & RV_CTX_EPTP_MASK);
+	}
+}
+
+static bool covers(const struct rv_inval *i, const struct rv_tlb_info *e, uint64_t ectx)
 {
 	bool same_page = i->addr == e->in;
 	bool same_pcid = i->pcid == e->tag.pcid;
 	bool global = e->fill.global;
 
+	if (i->kind >= RV_INVAL_VPID_ADDR)
+		return covers_nested(i, e, ectx);
+	if (i->ctx != ectx) /* the guest's own: in the context it ran */
+		return false;
 	switch (i->kind) {
 	case RV_INVAL_ADDR: /* INVLPG */
 		return same_page && (same_pcid || global);
@@ -50,7 +108,8 @@ static bool covers(const struct rv_inval *i, const struct rv_tlb_info *e)
 }
 
 /* The newest logged invalidation after the entry's insertion covering it. */
-static const struct rv_inval *covering(const struct machine_vcpu *mv, const struct rv_tlb_info *e)
+static const struct rv_inval *covering(const struct machine_vcpu *mv, const struct rv_tlb_info *e,
+				       uint64_t ectx)
 {
 	unsigned n = mv->inval_next < RV_INVAL_LOG ? mv->inval_next : RV_INVAL_LOG;
 
@@ -59,7 +118,7 @@ static const struct rv_inval *covering(const struct machine_vcpu *mv, const stru
 
 		if (i->time <= e->fill.time)
 			return NULL;
-		if (covers(i, e))
+		if (covers(i, e, ectx))
 			return i;
 	}
 	return NULL;
@@ -74,7 +133,26 @@ static const char *const inval_names[] = {
 	[RV_INVAL_ALL_PCID] = "a CR4 change",
 	[RV_INVAL_HV_LIST] = "a Hyper-V list flush",
 	[RV_INVAL_HV_SPACE] = "a Hyper-V space flush",
+	[RV_INVAL_VPID_ADDR] = "L1's INVVPID 0",
+	[RV_INVAL_VPID] = "L1's INVVPID 1",
+	[RV_INVAL_VPID_ALL] = "L1's INVVPID 2",
+	[RV_INVAL_VPID_NONGLOBAL] = "L1's INVVPID 3",
+	[RV_INVAL_EPT] = "L1's INVEPT 1",
+	[RV_INVAL_EPT_ALL] = "L1's INVEPT 2",
+	[RV_INVAL_VPID0] = "a nested transition with VPID off",
 };
+
+/* "L1", or "L2 (VPID 3, EPTP 0x5000)". */
+static void ctx_name(uint64_t ctx, char *buf, size_t len)
+{
+	if (!(ctx & RV_CTX_L2))
+		snprintf(buf, len, "L1");
+	else if (ctx & RV_CTX_EPT)
+		snprintf(buf, len, "L2 (VPID %u, EPTP %#" PRIx64 ")", rv_ctx_vpid(ctx),
+			 (uint64_t)((ctx & RV_CTX_EPTP_MASK) << 12));
+	else
+		snprintf(buf, len, "L2 (VPID %u)", rv_ctx_vpid(ctx));
+}
 
 /* Count a violation; keep the first one's report. */
 static void record(struct rv_machine *m, const char *fmt, ...)
@@ -98,24 +176,32 @@ static uint32_t pcpu_index(const struct machine_vcpu *mv)
 	return p ? p->index : 0;
 }
 
+/* The last requests the vCPU serviced, newest first. */
+static void format_trail(const struct rv_vcpu *v, char *trail, size_t len)
+{
+	trail[0] = 0;
+	for (uint32_t k = 1; k <= 8 && k <= v->trail_next; k++) {
+		size_t n = strlen(trail);
+
+		snprintf(trail + n, len - n, "%s%s", k > 1 ? ", " : "",
+			 rv_request_name(v->trail[(v->trail_next - k) % 8]));
+	}
+	if (!trail[0])
+		snprintf(trail, len, "none");
+}
+
 static void report(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_info *e,
 		   const struct rv_walk *fresh, bool fresh_ok, const struct rv_inval *i,
 		   const char *by)
 {
-	char fresh_text[64], trail[160] = "";
-	const struct rv_vcpu *v = mv->vcpu;
+	char fresh_text[64], trail[160];
 
 	if (fresh_ok)
 		snprintf(fresh_text, sizeof(fresh_text), "GPA %#" PRIx64 "%s", fresh->page_gpa,
 			 fresh->writable ? " writable" : " read-only");
 	else
 		snprintf(fresh_text, sizeof(fresh_text), "no translation (#PF)");
-	for (uint32_t k = 1; k <= 8 && k <= v->trail_next; k++) {
-		size_t n = strlen(trail);
-
-		snprintf(trail + n, sizeof(trail) - n, "%s%s", k > 1 ? ", " : "",
-			 rv_request_name(v->trail[(v->trail_next - k) % 8]));
-	}
+	format_trail(mv->vcpu, trail, sizeof(trail));
 	record(mv->m,
 	       "oracle: vCPU %u on pCPU %u used a stale translation of %#" PRIx64
 	       ": cached frame %#" PRIx64 " (inserted at time %" PRIu64
@@ -123,8 +209,7 @@ static void report(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_in
 	       " had covered it; last requests serviced: %s; seed %" PRIu64,
 	       mv->vcpu->index, pcpu_index(mv), gva, e->fill.out,
 	       e->fill.time >> RV_TIME_OWNER_BITS, fresh_text, inval_names[i->kind], i->addr, by,
-	       i->time >> RV_TIME_OWNER_BITS, trail[0] ? trail : "none",
-	       rv_vm_config(mv->vcpu->vm)->seed);
+	       i->time >> RV_TIME_OWNER_BITS, trail, rv_vm_config(mv->vcpu->vm)->seed);
 }
 
 /* Check a TLB hit about to be used for @gva. */
@@ -138,9 +223,17 @@ void rv_oracle_check(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_
 	mv->oracle_checks++;
 	rv_tlb_decode(entry, &e);
 	bool ok = rv_walk(wc, gva, RV_WALK_READ, &fresh, &pfec) == 0;
-	uint32_t frame = ok ? rv_gpa_frame(mv->m->mem, fresh.gpa) : RV_NO_FRAME;
+	uint64_t gpa = fresh.gpa;
+	unsigned nested_perm = RV_TLB_R | RV_TLB_W;
+
+	/* In L2 the page tables give L2's address: EPT12 has the last word. */
+	if (ok && mv->nvmx.guest_mode)
+		ok = rv_nested_l1_gpa(mv, fresh.gpa, &gpa, &nested_perm) == 0 &&
+		     (nested_perm & RV_TLB_R);
+	uint32_t frame = ok ? rv_gpa_frame(mv->m->mem, gpa) : RV_NO_FRAME;
+	bool writable = fresh.writable && (nested_perm & RV_TLB_W);
 	bool same = ok && (uint64_t)frame << RV_PAGE_SHIFT == (e.fill.out & ~4095ull) &&
-		    (fresh.writable || !(e.fill.perm & RV_TLB_W));
+		    (writable || !(e.fill.perm & RV_TLB_W));
 
 	if (same)
 		return;
@@ -158,7 +251,27 @@ void rv_oracle_check(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_
 		       rv_vm_config(mv->vcpu->vm)->seed);
 		return;
 	}
-	const struct rv_inval *i = covering(mv, &e);
+	uint64_t ectx;
+
+	if (!rv_oracle_ctx_at(mv, e.fill.time, &ectx))
+		return; /* too old to say which context made it */
+	if (ectx != mv->ctx) {
+		char made[48], now_in[48], trail[160];
+
+		ctx_name(ectx, made, sizeof(made));
+		ctx_name(mv->ctx, now_in, sizeof(now_in));
+		format_trail(mv->vcpu, trail, sizeof(trail));
+		record(mv->m,
+		       "oracle: vCPU %u on pCPU %u used a translation of %#" PRIx64
+		       " (frame %#" PRIx64 ", inserted at time %" PRIu64
+		       ") made in %s while running %s, whose tables give another; last "
+		       "requests serviced: %s; seed %" PRIu64,
+		       mv->vcpu->index, pcpu_index(mv), gva, e.fill.out,
+		       e.fill.time >> RV_TIME_OWNER_BITS, made, now_in, trail,
+		       rv_vm_config(mv->vcpu->vm)->seed);
+		return;
+	}
+	const struct rv_inval *i = covering(mv, &e, ectx);
 	struct rv_inval remote;
 	uint32_t caller;
 	char by[64];

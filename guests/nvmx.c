@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: MIT
+/*
+ * nvmx: the nested-VMX scenarios of docs/nested.md, on every vCPU at once
+ * (each with its own VMCSs, page tables and pages). Each scenario makes L2
+ * read a page whose translation someone just changed, so a TLB rule that
+ * is switched off shows as a wrong value here and as a violation in the
+ * oracle. Needs --nested on the vmx vendor.
+ *
+ *  1 no-vpid     L2 without VPID: L1 and L2 map V apart; L1 remaps L2's V
+ *                between two runs of L2 with no INVVPID (the transitions
+ *                flush VPID 0); L2 remaps V itself with INVLPG.
+ *  2 new-vpid12  two L2s with VPIDs 1 and 2 over one vpid02, V apart.
+ *  3 same-vpid   one L2 with VPID 7 ping-pongs with L1, V apart (with no
+ *                vpid02 and shadow paging, L2 shares L1's tag).
+ *  4 invvpid     L1 remaps L2's V, then INVVPID of each type.
+ *  5 invept      L2 with EPT12: L1 remaps the L2 page in EPT12, then INVEPT
+ *                single-context and global.
+ *  6 exits       CPUID, I/O, HLT, #UD, RDMSR and EPT-violation exits.
+ *  7 errors      VMfail numbers for bad VMREAD/VMWRITE/VMPTRLD/VMLAUNCH/
+ *                VMRESUME/INVVPID/INVEPT.
+ */
+#include "vmx.h"
+
+#define V_BASE 0x0000400000000000ull
+
+struct cpu_pages {
+	u64 v;	     /* the address every scenario plays with */
+	u64 l1root;  /* L1's tables */
+	u64 root[2]; /* two L2 address spaces */
+	u64 page[4]; /* data pages, page[i][0] = tag(i) */
+	u64 eptp;    /* an EPT12 identity map of its own */
+	u32 failures;
+};
+
+static struct cpu_pages *pages_of;
+
+static u64 tag(unsigned cpu, unsigned i)
+{
+	return 0x1000ull * (cpu + 1) + i + 1;
+}
+
+static struct cpu_pages *me(void)
+{
+	return &pages_of[rv_cpu_id()];
+}
+
+static u64 read_v(void)
+{
+	return *(volatile u64 *)rv_phys(me()->v);
+}
+
+#define EXPECT(cond, ...)                        \
+	do {                                     \
+		if (!(cond))                     \
+			rv_fail(1, __VA_ARGS__); \
+	} while (0)
+
+static void expect_page(u64 got, unsigned cpu, unsigned i, const char *where)
+{
+	EXPECT(got == tag(cpu, i), "%s: V reads %#lx, want page %u (%#lx)", where, got, i,
+	       tag(cpu, i));
+}
+
+/* Map V in @root to page @i (no invalidation: the caller does it). */
+static void map_v(struct cpu_pages *p, u64 root, unsigned i)
+{
+	rv_pt_map(root, p->v, p->page[i], RV_PTE_W);
+}
+
+static void setup(unsigned cpu)
+{
+	struct cpu_pages *p = &pages_of[cpu];
+
+	p->v = V_BASE + ((u64)cpu << 21);
+	for (unsigned i = 0; i < 4; i++) {
+		u64 *pg = rv_page_alloc();
+
+		pg[0] = tag(cpu, i);
+		p->page[i] = (u64)(uintptr_t)pg;
+	}
+	p->l1root = rv_pt_clone(rv_boot_cr3);
+	p->root[0] = rv_pt_clone(rv_boot_cr3);
+	p->root[1] = rv_pt_clone(rv_boot_cr3);
+	map_v(p, p->l1root, 0);
+	map_v(p, p->root[0], 1);
+	map_v(p, p->root[1], 2);
+	rv_write_cr3(p->l1root);
+}
+
+static void run(struct rv_vmx_l2_config *cfg, rv_vmx_call_fn *on_call)
+{
+	struct rv_vmx_l2 l2 = { .on_call = on_call };
+	u64 status;
+
+	rv_vmx_l2_init(&l2, cfg);
+	status = rv_vmx_l2_run(&l2);
+	EXPECT(status == 0, "L2 finished with %lu", status);
+}
+
+/* ---- 1: no VPID ---- */
+
+static void l2_no_vpid(void)
+{
+	unsigned cpu = rv_cpu_id();
+	struct cpu_pages *p = me();
+
+	expect_page(read_v(), cpu, 1, "no-vpid L2, first read");
+	rv_vmx_call(1, 0); /* L1 remaps V to page 3, no INVVPID */
+	expect_page(read_v(), cpu, 3, "no-vpid L2 after L1 remapped V");
+	map_v(p, p->root[0], 2); /* L2 changes its own tables */
+	rv_invlpg(p->v);
+	expect_page(read_v(), cpu, 2, "no-vpid L2 after its own INVLPG");
+	map_v(p, p->root[0], 1);
+	rv_invlpg(p->v);
+	rv_vmx_l2_done(0);
+}
+
+static bool remap_to_3(struct rv_vmx_l2 *l2, u64 code)
+{
+	(void)l2;
+	(void)code;
+	map_v(me(), me()->root[0], 3);
+	return true;
+}
+
+static void scenario_no_vpid(unsigned cpu)
+{
+	struct rv_vmx_l2_config cfg = { .entry = l2_no_vpid, .cr3 = me()->root[0] };
+
+	expect_page(read_v(), cpu, 0, "L1 before no-vpid");
+	run(&cfg, remap_to_3);
+	expect_page(read_v(), cpu, 0, "L1 after no-vpid");
+	map_v(me(), me()->root[0], 1);
+}
+
+/* ---- 2: a new vmcs12 VPID ---- */
+
+static void l2_read_and_done(void)
+{
+	struct cpu_pages *p = me();
+	u64 want = rv_read_cr3() == p->root[0] ? 1 : 2;
+
+	expect_page(read_v(), rv_cpu_id(), (unsigned)want, "L2 of new-vpid12");
+	rv_vmx_l2_done(0);
+}
+
+static void scenario_new_vpid12(unsigned cpu)
+{
+	for (unsigned round = 0; round < 4; round++) {
+		struct rv_vmx_l2_config cfg = {
+			.entry = l2_read_and_done,
+			.vpid = (u16)(1 + round % 2),
+			.cr3 = me()->root[round % 2],
+		};
+
+		run(&cfg, NULL);
+	}
+	expect_page(read_v(), cpu, 0, "L1 after new-vpid12");
+}
+
+/* ---- 3: the same VPID, ping-pong with L1 ---- */
+
+static bool l1_reads_v(struct rv_vmx_l2 *l2, u64 code)
+{
+	(void)l2;
+	(void)code;
+	expect_page(read_v(), rv_cpu_id(), 0, "L1 between runs of same-vpid");
+	return true;
+}
+
+static void l2_same_vpid(void)
+{
+	for (unsigned i = 0; i < 8; i++) {
+		expect_page(read_v(), rv_cpu_id(), 1, "same-vpid L2");
+		rv_vmx_call(2, 0);
+	}
+	rv_vmx_l2_done(0);
+}
+
+static void scenario_same_vpid(unsigned cpu)
+{
+	struct rv_vmx_l2_config cfg = { .entry = l2_same_vpid, .vpid = 7, .cr3 = me()->root[0] };
+
+	expect_page(read_v(), cpu, 0, "L1 before same-vpid");
+	run(&cfg, l1_reads_v);
+}
+
+/* ---- 4: INVVPID of each type ---- */
+
+static bool remap_and_invvpid(struct rv_vmx_l2 *l2, u64 type)
+{
+	struct cpu_pages *p = me();
+	unsigned next = l2->gprs.rbx == 1 ? 3 : 1;
+
+	map_v(p, p->root[0], next);
+	rv_invvpid(type - 10, 9, p->v);
+	return true;
+}
+
+static void l2_invvpid(void)
+{
+	unsigned cpu = rv_cpu_id();
+
+	for (unsigned type = 0; type < 4; type++) {
+		expect_page(read_v(), cpu, type % 2 ? 3 : 1, "invvpid L2 before");
+		rv_vmx_call(10 + type, type % 2 ? 3 : 1);
+		expect_page(read_v(), cpu, type % 2 ? 1 : 3, "invvpid L2 after L1's INVVPID");
+	}
+	rv_vmx_l2_done(0);
+}
+
+static void scenario_invvpid(unsigned cpu)
+{
+	struct rv_vmx_l2_config cfg = { .entry = l2_invvpid, .vpid = 9, .cr3 = me()->root[0] };
+
+	(void)cpu;
+	map_v(me(), me()->root[0], 1);
+	run(&cfg, remap_and_invvpid);
+}
+
+/* ---- 5: EPT12 changes and INVEPT ---- */
+
+static bool remap_ept_and_invept(struct rv_vmx_l2 *l2, u64 code)
+{
+	struct cpu_pages *p = me();
+	u64 target = l2->gprs.rbx ? p->page[3] : p->page[1];
+
+	(void)code;
+	*rv_ept_pte(p->eptp, p->page[1]) = target | 7 | (6 << 3);
+	if (code == 20)
+		rv_invept(1, p->eptp);
+	else
+		rv_invept(2, 0);
+	return true;
+}
+
+static void l2_invept(void)
+{
+	unsigned cpu = rv_cpu_id();
+
+	expect_page(read_v(), cpu, 1, "invept L2 before");
+	rv_vmx_call(20, 1); /* EPT12: L2's page 1 now holds page 3; single */
+	expect_page(read_v(), cpu, 3, "invept L2 after INVEPT single-context");
+	rv_vmx_call(21, 0); /* back; global */
+	expect_page(read_v(), cpu, 1, "invept L2 after INVEPT global");
+	rv_vmx_l2_done(0);
+}
+
+static void scenario_invept(unsigned cpu)
+{
+	struct rv_vmx_l2_config cfg = {
+		.entry = l2_invept,
+		.vpid = 11,
+		.cr3 = me()->root[0],
+		.eptp = me()->eptp,
+	};
+
+	(void)cpu;
+	map_v(me(), me()->root[0], 1);
+	run(&cfg, remap_ept_and_invept);
+}
+
+/* ---- 6: exits ---- */
+
+static bool exits_handler(struct rv_vmx_l2 *l2, u32 reason)
+{
+	struct cpu_pages *p = me();
+
+	switch (reason) {
+	case VMX_EXIT_HLT:
+		rv_vmx_skip_instruction();
+		l2->gprs.r12++;
+		return true;
+	case VMX_EXIT_EXCEPTION:
+		EXPECT((rv_vmread(VMCS_EXIT_INTR_INFO) & 0x800007ff) == 0x80000306,
+		       "exception exit info %#lx, want #UD", rv_vmread(VMCS_EXIT_INTR_INFO));
+		/* A fault's exit gives no instruction length: UD2 is 2 bytes. */
+		rv_vmwrite(VMCS_GUEST_RIP, rv_vmread(VMCS_GUEST_RIP) + 2);
+		l2->gprs.r13++;
+		return true;
+	case VMX_EXIT_RDMSR:
+		EXPECT(l2->gprs.rcx == 0x8b, "RDMSR exit for MSR %#lx", l2->gprs.rcx);
+		l2->gprs.rax = 0x5a5a;
+		l2->gprs.rdx = 0;
+		rv_vmx_skip_instruction();
+		return true;
+	case VMX_EXIT_EPT_VIOL:
+		EXPECT(rv_vmread(VMCS_GUEST_PHYS_ADDR) >> 12 == p->page[2] >> 12,
+		       "EPT violation at %#lx", rv_vmread(VMCS_GUEST_PHYS_ADDR));
+		EXPECT((rv_vmread(VMCS_EXIT_QUALIFICATION) & 0x187) == 0x181,
+		       "EPT violation qualification %#lx", rv_vmread(VMCS_EXIT_QUALIFICATION));
+		*rv_ept_pte(p->eptp, p->page[2]) = p->page[2] | 7 | (6 << 3);
+		l2->gprs.r14++;
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void l2_exits(void)
+{
+	u32 a, b, c, d;
+	u64 lo, hi, r12, r13, r14;
+
+	rv_cpuid(1, 0, &a, &b, &c, &d);
+	EXPECT(c & (1u << 5), "CPUID in L2 (emulated by L1) lacks VMX");
+	rv_puts("nvmx: L2 prints through an I/O exit\n");
+	__asm__ volatile("xor %%r12, %%r12; xor %%r13, %%r13; xor %%r14, %%r14; hlt; ud2; "
+			 "mov %%r12, %0; mov %%r13, %1"
+			 : "=r"(r12), "=r"(r13)
+			 :
+			 : "r12", "r13", "r14", "memory");
+	EXPECT(r12 == 1 && r13 == 1, "HLT/#UD exits seen %lu/%lu", r12, r13);
+	__asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(0x8b));
+	EXPECT(lo == 0x5a5a && hi == 0, "RDMSR 0x8b in L2 read %#lx", lo);
+	__asm__ volatile("xor %%r14, %%r14; mov (%2), %0; mov %%r14, %1"
+			 : "=r"(lo), "=r"(r14)
+			 : "r"(me()->page[2])
+			 : "r14", "memory");
+	EXPECT(r14 == 1 && lo == tag(rv_cpu_id(), 2), "EPT violation exits %lu, read %#lx", r14,
+	       lo);
+	rv_vmx_l2_done(0);
+}
+
+static void scenario_exits(unsigned cpu)
+{
+	u8 *bitmap = rv_page_alloc();
+	struct rv_vmx_l2 l2 = { .on_exit = exits_handler };
+	struct rv_vmx_l2_config cfg = {
+		.entry = l2_exits,
+		.vpid = 13,
+		.eptp = me()->eptp,
+		.proc = VMX_PROC_HLT_EXITING | VMX_PROC_UNCOND_IO,
+		.exception_bitmap = 1u << 6,
+		.msr_bitmap = (u64)(uintptr_t)bitmap,
+	};
+
+	(void)cpu;
+	bitmap[0x8b / 8] |= 1u << (0x8b % 8);	    /* read of MSR 0x8b */
+	*rv_ept_pte(me()->eptp, me()->page[2]) = 0; /* not present in EPT12 */
+	rv_vmx_l2_init(&l2, &cfg);
+	EXPECT(rv_vmx_l2_run(&l2) == 0, "exits L2 failed");
+}
+
+/* ---- 7: VMfail numbers ---- */
+
+static void expect_error(int rc, u64 want, const char *what)
+{
+	u64 err = 0;
+
+	EXPECT(rc == 2, "%s: VMfail kind %d, want VMfailValid", what, rc);
+	rv_vmread_raw(VMCS_INSN_ERROR, &err);
+	EXPECT(err == want, "%s: VM-instruction error %lu, want %lu", what, err, want);
+}
+
+static void l2_never(void)
+{
+	rv_vmx_l2_done(0);
+}
+
+static void scenario_errors(unsigned cpu)
+{
+	struct rv_vmx_l2 l2 = { 0 };
+	struct rv_vmx_l2_config cfg = { .entry = l2_never, .vpid = 15 };
+	u32 *bad = rv_page_alloc();
+	u64 v;
+
+	(void)cpu;
+	rv_vmx_l2_init(&l2, &cfg);
+	expect_error(rv_vmread_raw(0x2010, &v), 12, "VMREAD of TSC offset (unsupported)");
+	expect_error(rv_vmwrite_raw(VMCS_EXIT_REASON, 1), 13, "VMWRITE of the exit reason");
+	expect_error(rv_vmx_enter(&l2.gprs, 1), 5, "VMRESUME of a clear VMCS");
+	rv_vmwrite(VMCS_PROC2_CONTROLS, 1); /* virtualize APIC accesses: not offered */
+	expect_error(rv_vmx_enter(&l2.gprs, 0), 7, "VMLAUNCH with a control not offered");
+	rv_vmwrite(VMCS_PROC2_CONTROLS, VMX_PROC2_VPID);
+	EXPECT(rv_vmx_l2_run(&l2) == 0, "errors L2 failed");
+	expect_error(rv_vmx_enter(&l2.gprs, 0), 4, "VMLAUNCH of a launched VMCS");
+	expect_error(rv_invvpid_raw(1, 0, 0), 28, "INVVPID single-context of VPID 0");
+	expect_error(rv_invept_raw(3, 0), 28, "INVEPT type 3");
+	*bad = 0x7777;
+	expect_error(rv_vmptrld_raw((u64)(uintptr_t)bad), 11, "VMPTRLD, wrong revision");
+	EXPECT(rv_vmclear_raw(l2.vmcs) == 0, "VMCLEAR failed");
+	EXPECT(rv_vmread_raw(VMCS_EXIT_REASON, &v) == 1,
+	       "VMREAD with no current VMCS is not VMfailInvalid");
+}
+
+int rv_main(unsigned cpu, unsigned ncpus)
+{
+	static struct rv_barrier ready;
+	static void (*const scenarios[])(unsigned) = {
+		scenario_no_vpid, scenario_new_vpid12, scenario_same_vpid, scenario_invvpid,
+		scenario_invept,  scenario_exits,      scenario_errors,
+	};
+
+	if (cpu == 0)
+		pages_of = rv_pages_alloc((ncpus * sizeof(struct cpu_pages) + 4095) / 4096);
+	rv_barrier_wait(&ready);
+	setup(cpu);
+	rv_vmx_on();
+	pages_of[cpu].eptp = rv_ept_identity();
+	for (unsigned r = 0; r < 3; r++)
+		for (unsigned s = 0; s < sizeof(scenarios) / sizeof(scenarios[0]); s++)
+			scenarios[s](cpu);
+	rv_vmx_off();
+	rv_barrier_wait(&ready);
+	if (cpu == 0)
+		rv_printf("nvmx: %u vCPUs ran 7 scenarios 3 times, L2 saw every change\n", ncpus);
+	return 0;
+}

@@ -1,0 +1,44 @@
+// SPDX-License-Identifier: MIT
+/*
+ * nvmx-shootdown: the shootdown workload one level down. Every vCPU is an L1
+ * mini-hypervisor (sdk/vmx.c) that launches one L2 running shootdown's
+ * rv_main; L2 changes its page tables and shoots down the other vCPUs' TLBs
+ * with IPIs, all in L2. The vCPUs cover the configurations between them:
+ * L2 with EPT12 on even vCPUs, and with a vmcs12 VPID on vCPUs 0 and 1 of
+ * every 4. Needs --nested on the vmx vendor.
+ */
+#define rv_main shootdown_main
+#include "shootdown.c"
+#undef rv_main
+
+#include "vmx.h"
+
+static u64 ept_of_all;
+
+static void l2_entry(void)
+{
+	unsigned cpu = rv_cpu_id();
+
+	rv_vmx_l2_done((u64)shootdown_main(cpu, rv_ncpus));
+}
+
+int rv_main(unsigned cpu, unsigned ncpus);
+int rv_main(unsigned cpu, unsigned ncpus)
+{
+	static struct rv_barrier ready;
+	struct rv_vmx_l2 l2 = { 0 };
+	struct rv_vmx_l2_config cfg = {
+		.entry = l2_entry,
+		.vpid = cpu % 4 < 2 ? (u16)(1 + cpu % 2) : 0,
+	};
+
+	(void)ncpus;
+	rv_vmx_on();
+	if (cpu == 0)
+		ept_of_all = rv_ept_identity();
+	rv_barrier_wait(&ready);
+	if (cpu % 2 == 0)
+		cfg.eptp = ept_of_all;
+	rv_vmx_l2_init(&l2, &cfg);
+	return (int)rv_vmx_l2_run(&l2);
+}
