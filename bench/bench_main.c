@@ -11,6 +11,7 @@
 
 #include "bench.h"
 #include "bench_hyperv.h"
+#include "bench_nested.h"
 #include "bench_tlb.h"
 #include "bench_vendors.h"
 
@@ -26,6 +27,7 @@ static void usage(FILE *out)
 		"       reqvisor-bench tlb [--sets N] [--ways N] [--json FILE] [--quick]\n"
 		"       reqvisor-bench vendors [--vcpus N] [--rounds N] [--json FILE] [--quick]\n"
 		"       reqvisor-bench hyperv [--rounds N] [--json FILE] [--quick]\n"
+		"       reqvisor-bench nested [--rounds N] [--json FILE] [--quick]\n"
 		"       reqvisor-bench --help\n"
 		"\n"
 		"sched: the scheduler's hot paths, each beside its physical reference,\n"
@@ -49,7 +51,7 @@ static void usage(FILE *out)
 		"\n"
 		"Exit status: 0 measured (targets PASS or MISS), 1 could not run, 2 bad usage,\n"
 		"3 (cpu) the CPUs computed different results, so the figures do not compare.\n"
-		"tlb, vendors and hyperv have their own --help.\n");
+		"tlb, vendors, hyperv and nested have their own --help.\n");
 }
 
 __attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
@@ -129,6 +131,8 @@ int main(int argc, char **argv)
 		return bench_vendors(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "hyperv"))
 		return bench_hyperv(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "nested"))
+		return bench_nested(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "cpu"))
 		return command("cpu", argc - 2, argv + 2, bench_cpu);
 	return bad("unknown command '%s'", argv[1]);

@@ -15,77 +15,14 @@
  *  4 invvpid     L1 remaps L2's V, then INVVPID of each type.
  *  5 invept      L2 with EPT12: L1 remaps the L2 page in EPT12, then INVEPT
  *                single-context and global.
+ *  5b two-eptps   two L2s with one vmcs12 VPID and two EPT12s that map the
+ *                page apart.
  *  6 exits       CPUID, I/O, HLT, #UD, RDMSR and EPT-violation exits.
  *  7 errors      VMfail numbers for bad VMREAD/VMWRITE/VMPTRLD/VMLAUNCH/
  *                VMRESUME/INVVPID/INVEPT.
  */
+#include "nested_pages.h"
 #include "vmx.h"
-
-#define V_BASE 0x0000400000000000ull
-
-struct cpu_pages {
-	u64 v;	     /* the address every scenario plays with */
-	u64 l1root;  /* L1's tables */
-	u64 root[2]; /* two L2 address spaces */
-	u64 page[4]; /* data pages, page[i][0] = tag(i) */
-	u64 eptp;    /* an EPT12 identity map of its own */
-	u32 failures;
-};
-
-static struct cpu_pages *pages_of;
-
-static u64 tag(unsigned cpu, unsigned i)
-{
-	return 0x1000ull * (cpu + 1) + i + 1;
-}
-
-static struct cpu_pages *me(void)
-{
-	return &pages_of[rv_cpu_id()];
-}
-
-static u64 read_v(void)
-{
-	return *(volatile u64 *)rv_phys(me()->v);
-}
-
-#define EXPECT(cond, ...)                        \
-	do {                                     \
-		if (!(cond))                     \
-			rv_fail(1, __VA_ARGS__); \
-	} while (0)
-
-static void expect_page(u64 got, unsigned cpu, unsigned i, const char *where)
-{
-	EXPECT(got == tag(cpu, i), "%s: V reads %#lx, want page %u (%#lx)", where, got, i,
-	       tag(cpu, i));
-}
-
-/* Map V in @root to page @i (no invalidation: the caller does it). */
-static void map_v(struct cpu_pages *p, u64 root, unsigned i)
-{
-	rv_pt_map(root, p->v, p->page[i], RV_PTE_W);
-}
-
-static void setup(unsigned cpu)
-{
-	struct cpu_pages *p = &pages_of[cpu];
-
-	p->v = V_BASE + ((u64)cpu << 21);
-	for (unsigned i = 0; i < 4; i++) {
-		u64 *pg = rv_page_alloc();
-
-		pg[0] = tag(cpu, i);
-		p->page[i] = (u64)(uintptr_t)pg;
-	}
-	p->l1root = rv_pt_clone(rv_boot_cr3);
-	p->root[0] = rv_pt_clone(rv_boot_cr3);
-	p->root[1] = rv_pt_clone(rv_boot_cr3);
-	map_v(p, p->l1root, 0);
-	map_v(p, p->root[0], 1);
-	map_v(p, p->root[1], 2);
-	rv_write_cr3(p->l1root);
-}
 
 static void run(struct rv_vmx_l2_config *cfg, rv_vmx_call_fn *on_call)
 {
@@ -101,16 +38,15 @@ static void run(struct rv_vmx_l2_config *cfg, rv_vmx_call_fn *on_call)
 
 static void l2_no_vpid(void)
 {
-	unsigned cpu = rv_cpu_id();
 	struct cpu_pages *p = me();
 
-	expect_page(read_v(), cpu, 1, "no-vpid L2, first read");
+	expect_page(read_v(), 1, "no-vpid L2, first read");
 	rv_vmx_call(1, 0); /* L1 remaps V to page 3, no INVVPID */
-	expect_page(read_v(), cpu, 3, "no-vpid L2 after L1 remapped V");
-	map_v(p, p->root[0], 2); /* L2 changes its own tables */
+	expect_page(read_v(), 3, "no-vpid L2 after L1 remapped V");
+	map_v(p->root[0], 2); /* L2 changes its own tables */
 	rv_invlpg(p->v);
-	expect_page(read_v(), cpu, 2, "no-vpid L2 after its own INVLPG");
-	map_v(p, p->root[0], 1);
+	expect_page(read_v(), 2, "no-vpid L2 after its own INVLPG");
+	map_v(p->root[0], 1);
 	rv_invlpg(p->v);
 	rv_vmx_l2_done(0);
 }
@@ -119,18 +55,18 @@ static bool remap_to_3(struct rv_vmx_l2 *l2, u64 code)
 {
 	(void)l2;
 	(void)code;
-	map_v(me(), me()->root[0], 3);
+	map_v(me()->root[0], 3);
 	return true;
 }
 
-static void scenario_no_vpid(unsigned cpu)
+static void scenario_no_vpid(void)
 {
 	struct rv_vmx_l2_config cfg = { .entry = l2_no_vpid, .cr3 = me()->root[0] };
 
-	expect_page(read_v(), cpu, 0, "L1 before no-vpid");
+	expect_page(read_v(), 0, "L1 before no-vpid");
 	run(&cfg, remap_to_3);
-	expect_page(read_v(), cpu, 0, "L1 after no-vpid");
-	map_v(me(), me()->root[0], 1);
+	expect_page(read_v(), 0, "L1 after no-vpid");
+	map_v(me()->root[0], 1);
 }
 
 /* ---- 2: a new vmcs12 VPID ---- */
@@ -140,11 +76,11 @@ static void l2_read_and_done(void)
 	struct cpu_pages *p = me();
 	u64 want = rv_read_cr3() == p->root[0] ? 1 : 2;
 
-	expect_page(read_v(), rv_cpu_id(), (unsigned)want, "L2 of new-vpid12");
+	expect_page(read_v(), (unsigned)want, "L2 of new-vpid12");
 	rv_vmx_l2_done(0);
 }
 
-static void scenario_new_vpid12(unsigned cpu)
+static void scenario_new_vpid12(void)
 {
 	for (unsigned round = 0; round < 4; round++) {
 		struct rv_vmx_l2_config cfg = {
@@ -155,7 +91,7 @@ static void scenario_new_vpid12(unsigned cpu)
 
 		run(&cfg, NULL);
 	}
-	expect_page(read_v(), cpu, 0, "L1 after new-vpid12");
+	expect_page(read_v(), 0, "L1 after new-vpid12");
 }
 
 /* ---- 3: the same VPID, ping-pong with L1 ---- */
@@ -164,24 +100,24 @@ static bool l1_reads_v(struct rv_vmx_l2 *l2, u64 code)
 {
 	(void)l2;
 	(void)code;
-	expect_page(read_v(), rv_cpu_id(), 0, "L1 between runs of same-vpid");
+	expect_page(read_v(), 0, "L1 between runs of same-vpid");
 	return true;
 }
 
 static void l2_same_vpid(void)
 {
 	for (unsigned i = 0; i < 8; i++) {
-		expect_page(read_v(), rv_cpu_id(), 1, "same-vpid L2");
+		expect_page(read_v(), 1, "same-vpid L2");
 		rv_vmx_call(2, 0);
 	}
 	rv_vmx_l2_done(0);
 }
 
-static void scenario_same_vpid(unsigned cpu)
+static void scenario_same_vpid(void)
 {
 	struct rv_vmx_l2_config cfg = { .entry = l2_same_vpid, .vpid = 7, .cr3 = me()->root[0] };
 
-	expect_page(read_v(), cpu, 0, "L1 before same-vpid");
+	expect_page(read_v(), 0, "L1 before same-vpid");
 	run(&cfg, l1_reads_v);
 }
 
@@ -192,29 +128,27 @@ static bool remap_and_invvpid(struct rv_vmx_l2 *l2, u64 type)
 	struct cpu_pages *p = me();
 	unsigned next = l2->gprs.rbx == 1 ? 3 : 1;
 
-	map_v(p, p->root[0], next);
+	map_v(p->root[0], next);
 	rv_invvpid(type - 10, 9, p->v);
 	return true;
 }
 
 static void l2_invvpid(void)
 {
-	unsigned cpu = rv_cpu_id();
 
 	for (unsigned type = 0; type < 4; type++) {
-		expect_page(read_v(), cpu, type % 2 ? 3 : 1, "invvpid L2 before");
+		expect_page(read_v(), type % 2 ? 3 : 1, "invvpid L2 before");
 		rv_vmx_call(10 + type, type % 2 ? 3 : 1);
-		expect_page(read_v(), cpu, type % 2 ? 1 : 3, "invvpid L2 after L1's INVVPID");
+		expect_page(read_v(), type % 2 ? 1 : 3, "invvpid L2 after L1's INVVPID");
 	}
 	rv_vmx_l2_done(0);
 }
 
-static void scenario_invvpid(unsigned cpu)
+static void scenario_invvpid(void)
 {
 	struct rv_vmx_l2_config cfg = { .entry = l2_invvpid, .vpid = 9, .cr3 = me()->root[0] };
 
-	(void)cpu;
-	map_v(me(), me()->root[0], 1);
+	map_v(me()->root[0], 1);
 	run(&cfg, remap_and_invvpid);
 }
 
@@ -226,9 +160,9 @@ static bool remap_ept_and_invept(struct rv_vmx_l2 *l2, u64 code)
 	u64 target = l2->gprs.rbx ? p->page[3] : p->page[1];
 
 	(void)code;
-	*rv_ept_pte(p->eptp, p->page[1]) = target | 7 | (6 << 3);
+	*rv_ept_pte(p->second, p->page[1]) = target | 7 | (6 << 3);
 	if (code == 20)
-		rv_invept(1, p->eptp);
+		rv_invept(1, p->second);
 	else
 		rv_invept(2, 0);
 	return true;
@@ -236,28 +170,88 @@ static bool remap_ept_and_invept(struct rv_vmx_l2 *l2, u64 code)
 
 static void l2_invept(void)
 {
-	unsigned cpu = rv_cpu_id();
 
-	expect_page(read_v(), cpu, 1, "invept L2 before");
+	expect_page(read_v(), 1, "invept L2 before");
 	rv_vmx_call(20, 1); /* EPT12: L2's page 1 now holds page 3; single */
-	expect_page(read_v(), cpu, 3, "invept L2 after INVEPT single-context");
+	expect_page(read_v(), 3, "invept L2 after INVEPT single-context");
 	rv_vmx_call(21, 0); /* back; global */
-	expect_page(read_v(), cpu, 1, "invept L2 after INVEPT global");
+	expect_page(read_v(), 1, "invept L2 after INVEPT global");
 	rv_vmx_l2_done(0);
 }
 
-static void scenario_invept(unsigned cpu)
+static void scenario_invept(void)
 {
 	struct rv_vmx_l2_config cfg = {
 		.entry = l2_invept,
 		.vpid = 11,
 		.cr3 = me()->root[0],
-		.eptp = me()->eptp,
+		.eptp = me()->second,
 	};
 
-	(void)cpu;
-	map_v(me(), me()->root[0], 1);
+	map_v(me()->root[0], 1);
 	run(&cfg, remap_ept_and_invept);
+}
+
+/* ---- 5b: two EPT12s under one vmcs12 VPID ---- */
+
+/* A copy of @eptp's tables along the path to @gpa, whose leaf then maps
+ * @target: every other translation stays the same. */
+static u64 ept_variant(u64 eptp, u64 gpa, u64 target)
+{
+	u64 *old = rv_phys(eptp & RV_PTE_ADDR), *copy = rv_page_alloc();
+	u64 root = (u64)(uintptr_t)copy;
+
+	for (int level = 3; level >= 0; level--) {
+		unsigned i = (gpa >> (12 + 9 * level)) & 511;
+
+		memcpy(copy, old, RV_PAGE_SIZE);
+		if (!level) {
+			copy[i] = target | 7 | (6 << 3);
+			break;
+		}
+		old = rv_phys(old[i] & RV_PTE_ADDR);
+		u64 *next = rv_page_alloc();
+
+		copy[i] = (u64)(uintptr_t)next | 7;
+		copy = next;
+	}
+	return root | (eptp & 0xfff);
+}
+
+static void l2_two_eptps(void)
+{
+	u64 want = rv_vmx_call(30, 0);
+
+	expect_page(read_v(), (unsigned)want, "two-eptps L2");
+	rv_vmx_l2_done(0);
+}
+
+static bool which_page(struct rv_vmx_l2 *l2, u64 code)
+{
+	(void)code;
+	l2->gprs.rax = l2->user ? 3 : 1;
+	return true;
+}
+
+/* With shadow paging L0 cannot tag by EPTP: N1.4 flushes. */
+static void scenario_two_eptps(void)
+{
+	struct cpu_pages *p = me();
+	u64 other = ept_variant(p->second, p->page[1], p->page[3]);
+
+	map_v(p->root[0], 1);
+	for (unsigned round = 0; round < 4; round++) {
+		struct rv_vmx_l2 l2 = { .on_call = which_page, .user = round % 2 ? p : NULL };
+		struct rv_vmx_l2_config cfg = {
+			.entry = l2_two_eptps,
+			.vpid = 17,
+			.cr3 = p->root[0],
+			.eptp = round % 2 ? other : p->second,
+		};
+
+		rv_vmx_l2_init(&l2, &cfg);
+		EXPECT(rv_vmx_l2_run(&l2) == 0, "two-eptps L2 failed");
+	}
 }
 
 /* ---- 6: exits ---- */
@@ -289,7 +283,7 @@ static bool exits_handler(struct rv_vmx_l2 *l2, u32 reason)
 		       "EPT violation at %#lx", rv_vmread(VMCS_GUEST_PHYS_ADDR));
 		EXPECT((rv_vmread(VMCS_EXIT_QUALIFICATION) & 0x187) == 0x181,
 		       "EPT violation qualification %#lx", rv_vmread(VMCS_EXIT_QUALIFICATION));
-		*rv_ept_pte(p->eptp, p->page[2]) = p->page[2] | 7 | (6 << 3);
+		*rv_ept_pte(p->second, p->page[2]) = p->page[2] | 7 | (6 << 3);
 		l2->gprs.r14++;
 		return true;
 	default:
@@ -322,22 +316,21 @@ static void l2_exits(void)
 	rv_vmx_l2_done(0);
 }
 
-static void scenario_exits(unsigned cpu)
+static void scenario_exits(void)
 {
 	u8 *bitmap = rv_page_alloc();
 	struct rv_vmx_l2 l2 = { .on_exit = exits_handler };
 	struct rv_vmx_l2_config cfg = {
 		.entry = l2_exits,
 		.vpid = 13,
-		.eptp = me()->eptp,
+		.eptp = me()->second,
 		.proc = VMX_PROC_HLT_EXITING | VMX_PROC_UNCOND_IO,
 		.exception_bitmap = 1u << 6,
 		.msr_bitmap = (u64)(uintptr_t)bitmap,
 	};
 
-	(void)cpu;
-	bitmap[0x8b / 8] |= 1u << (0x8b % 8);	    /* read of MSR 0x8b */
-	*rv_ept_pte(me()->eptp, me()->page[2]) = 0; /* not present in EPT12 */
+	bitmap[0x8b / 8] |= 1u << (0x8b % 8);	      /* read of MSR 0x8b */
+	*rv_ept_pte(me()->second, me()->page[2]) = 0; /* not present in EPT12 */
 	rv_vmx_l2_init(&l2, &cfg);
 	EXPECT(rv_vmx_l2_run(&l2) == 0, "exits L2 failed");
 }
@@ -358,14 +351,13 @@ static void l2_never(void)
 	rv_vmx_l2_done(0);
 }
 
-static void scenario_errors(unsigned cpu)
+static void scenario_errors(void)
 {
 	struct rv_vmx_l2 l2 = { 0 };
 	struct rv_vmx_l2_config cfg = { .entry = l2_never, .vpid = 15 };
 	u32 *bad = rv_page_alloc();
 	u64 v;
 
-	(void)cpu;
 	rv_vmx_l2_init(&l2, &cfg);
 	expect_error(rv_vmread_raw(0x2010, &v), 12, "VMREAD of TSC offset (unsupported)");
 	expect_error(rv_vmwrite_raw(VMCS_EXIT_REASON, 1), 13, "VMWRITE of the exit reason");
@@ -387,23 +379,20 @@ static void scenario_errors(unsigned cpu)
 int rv_main(unsigned cpu, unsigned ncpus)
 {
 	static struct rv_barrier ready;
-	static void (*const scenarios[])(unsigned) = {
+	static void (*const scenarios[])(void) = {
 		scenario_no_vpid, scenario_new_vpid12, scenario_same_vpid, scenario_invvpid,
-		scenario_invept,  scenario_exits,      scenario_errors,
+		scenario_invept,  scenario_two_eptps,  scenario_exits,	   scenario_errors,
 	};
 
-	if (cpu == 0)
-		pages_of = rv_pages_alloc((ncpus * sizeof(struct cpu_pages) + 4095) / 4096);
-	rv_barrier_wait(&ready);
-	setup(cpu);
+	setup_pages(cpu, ncpus);
 	rv_vmx_on();
-	pages_of[cpu].eptp = rv_ept_identity();
+	pages_of[cpu].second = rv_ept_identity();
 	for (unsigned r = 0; r < 3; r++)
 		for (unsigned s = 0; s < sizeof(scenarios) / sizeof(scenarios[0]); s++)
-			scenarios[s](cpu);
+			scenarios[s]();
 	rv_vmx_off();
 	rv_barrier_wait(&ready);
 	if (cpu == 0)
-		rv_printf("nvmx: %u vCPUs ran 7 scenarios 3 times, L2 saw every change\n", ncpus);
+		rv_printf("nvmx: %u vCPUs ran 8 scenarios 3 times, L2 saw every change\n", ncpus);
 	return 0;
 }

@@ -1,24 +1,28 @@
 #!/usr/bin/env bash
-# Nested VMX (issue 7, docs/nested.md): the nvmx scenarios and the shootdown
-# workload in L2 on {tdp on, off} x the executors with the oracle full must
-# pass; each TLB rule switched off by its breaking fault point must be caught
-# (status 3, an oracle violation), in both paging modes. Without --nested the
-# scenarios exit with RV_EXIT_NO_FEATURE, and --nested on svm is refused.
-# RV_NESTED_QUICK=1 (the TSan run) leaves out the breaking rows.
-# Usage: test_nested.sh REQVISOR NVMX.elf NVMX_SHOOTDOWN.elf
+# Nested virtualization (issue 7, docs/nested.md): the nvmx and nsvm
+# scenarios and the shootdown workload in L2 on {tdp on, off} x the executors
+# (x both nSVM flush rules) with the oracle full must pass; each TLB rule
+# switched off by its breaking fault point must be caught (status 3, an
+# oracle violation). Without --nested the scenarios exit with
+# RV_EXIT_NO_FEATURE; a bad --nsvm-flush is refused.
+# The sanitizer runs cut it down: RV_NESTED_COUNTS, RV_NESTED_EXECUTORS and
+# RV_NESTED_SHOOT_VCPUS replace "2 4", both executors and 8; RV_NESTED_QUICK=1
+# leaves out the breaking rows (single-threaded, deterministic).
+# Usage: test_nested.sh REQVISOR NVMX.elf NVMX_SHOOTDOWN.elf NSVM.elf NSVM_SHOOTDOWN.elf
 set -u
-rv=$1 nvmx=$2 shoot=$3
+rv=$1 nvmx=$2 shoot=$3 nsvm=$4 sshoot=$5
 . "$(dirname "$0")/guest_run.sh"
 extra=(--nested)
 
-counts=${RV_VENDOR_COUNTS:-2 4}
-executors=${RV_VENDOR_EXECUTORS:-threads deterministic}
+counts=${RV_NESTED_COUNTS:-2 4}
+executors=${RV_NESTED_EXECUTORS:-threads deterministic}
+shoot_vcpus=${RV_NESTED_SHOOT_VCPUS:-8}
 for tdp in on off; do
 	for e in $executors; do
 		for n in $counts; do
 			run 0 "$nvmx" --tdp "$tdp" --vcpus "$n" --executor "$e" --seed "$n"
 		done
-		run 0 "$shoot" --tdp "$tdp" --vcpus 8 --executor "$e" --seed 3
+		run 0 "$shoot" --tdp "$tdp" --vcpus "$shoot_vcpus" --executor "$e" --seed 3
 		# No vpid02 (the VPIDs run out after L1's), so with shadow paging L2
 		# shares L1's tag: rule 3 is what keeps them apart.
 		run 0 "$nvmx" --tdp "$tdp" --vcpus 2 --vpids 3 --executor "$e"
@@ -33,9 +37,34 @@ for tdp in on off; do
 	done
 	run 3 "$shoot" --tdp "$tdp" --vcpus 4 --executor deterministic --fault tlb.skip_invlpg=1
 done
-[ -z "${RV_NESTED_QUICK:-}" ] &&
+if [ -z "${RV_NESTED_QUICK:-}" ]; then
 	run 3 "$nvmx" --tdp off --vcpus 2 --vpids 3 --executor deterministic \
 		--fault nvmx.skip_flush_no_tag=1
+	run 3 "$nvmx" --tdp off --vcpus 2 --executor deterministic \
+		--fault nvmx.skip_flush_new_eptp=1
+fi
+
+# nested SVM, under both flush rules.
+extra=(--nested --vendor svm)
+for tdp in on off; do
+	for rule in unconditional conditional; do
+		for e in $executors; do
+			for n in $counts; do
+				run 0 "$nsvm" --tdp "$tdp" --nsvm-flush "$rule" --vcpus "$n" \
+					--executor "$e" --seed "$n"
+			done
+			run 0 "$sshoot" --tdp "$tdp" --nsvm-flush "$rule" --vcpus "$shoot_vcpus" --executor "$e"
+		done
+	done
+	run 0 "$nsvm" --tdp "$tdp" --vcpus 4 --nsvm-flush conditional \
+		--fault vcpu.preempt=0.02,vcpu.migrate=0.01,asid.exhaust=0.01
+	[ -n "${RV_NESTED_QUICK:-}" ] && continue
+	run 3 "$nsvm" --tdp "$tdp" --vcpus 2 --executor deterministic --fault nsvm.skip_flush=1
+	for f in nsvm.cond_skip_new_asid nsvm.cond_ignore_tlb_control nsvm.skip_invlpga; do
+		run 3 "$nsvm" --tdp "$tdp" --vcpus 2 --executor deterministic \
+			--nsvm-flush conditional --fault "$f=1"
+	done
+done
 
 extra=()
 run 1 "$nvmx" --vcpus 1
@@ -43,6 +72,6 @@ if ! grep -q "FAIL 102.*CPUID does not report VMX" <<<"$out"; then
 	echo "FAIL: nvmx without --nested: $out"
 	fails=$((fails + 1))
 fi
-run 2 "$nvmx" --vcpus 1 --nested --vendor svm
+run 2 "$nvmx" --vcpus 1 --nested --nsvm-flush sometimes
 echo "nested: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: MIT
 /*
  * The nested transition TLB rules (src/nested/tlb_rules.c): each case of
- * the nVMX rule on VM-Enter and VM-Exit, the VPID L2 runs with, and the
- * unconditional nSVM rule.
+ * the nVMX rule on VM-Enter and VM-Exit, the VPID L2 runs with, the
+ * unconditional and the conditional nSVM rules; and the pure parts of the
+ * emulation: vmcs12 field encodings and the EPT12 walk.
  */
+#include <string.h>
+
 #include "helpers.h"
+#include "nested/ept12.h"
 #include "nested/tlb_rules.h"
+#include "nested/vmcs12.h"
 #include "reqvisor/request.h"
 
 #define GUEST	(1ull << RV_REQ_BIT_TLB_FLUSH_GUEST)
@@ -98,6 +103,114 @@ START_TEST(nsvm_syncs_and_flushes_the_current_asid_every_time)
 }
 END_TEST
 
+/* N3: a VMRUN flushes L2's ASID for a new vmcb12 ASID or a TLB_CONTROL
+ * that asks, and nothing otherwise. */
+START_TEST(nsvm_conditional_flushes_only_for_a_new_asid_or_tlb_control)
+{
+	struct rv_nsvm_tlb s = { 0 };
+
+	ck_assert_int_eq(rv_nsvm_vmrun_conditional(&s, 1, 0), RV_NSVM_FLUSH_L2);
+	ck_assert_int_eq(rv_nsvm_vmrun_conditional(&s, 1, 0), RV_NSVM_FLUSH_NONE);
+	ck_assert_int_eq(rv_nsvm_vmrun_conditional(&s, 1, 3), RV_NSVM_FLUSH_L2);
+	ck_assert_int_eq(rv_nsvm_vmrun_conditional(&s, 1, 7), RV_NSVM_FLUSH_L2_LOCAL);
+	ck_assert_int_eq(rv_nsvm_vmrun_conditional(&s, 2, 7), RV_NSVM_FLUSH_L2);
+	ck_assert_int_eq(rv_nsvm_vmrun_conditional(&s, 2, 1), RV_NSVM_FLUSH_EVERY_ASID);
+	ck_assert_int_eq(rv_nsvm_vmrun_conditional(&s, 2, 5), RV_NSVM_FLUSH_EVERY_ASID);
+	ck_assert_int_eq(rv_nsvm_vmrun_conditional(&s, 1, 0), RV_NSVM_FLUSH_L2);
+	ck_assert_uint_eq(s.last_asid12, 1);
+}
+END_TEST
+
+/* Field encodings: slots, widths, the high half of a 64-bit field, what is
+ * read-only, and the reserved bits that make an encoding unsupported. */
+START_TEST(vmcs12_encodings_follow_the_sdm)
+{
+	uint64_t stored;
+
+	ck_assert_int_eq(rv_vmcs12_slot(0x0000), VMCS12_VIRTUAL_PROCESSOR_ID);
+	ck_assert_int_eq(rv_vmcs12_slot(0x201a), VMCS12_EPT_POINTER);
+	ck_assert_int_eq(rv_vmcs12_slot(0x201b), VMCS12_EPT_POINTER); /* high access */
+	ck_assert_int_eq(rv_vmcs12_slot(0x6c16), VMCS12_HOST_RIP);
+	ck_assert_int_lt(rv_vmcs12_slot(0x6c17), 0);  /* no high half: natural width */
+	ck_assert_int_lt(rv_vmcs12_slot(0x2010), 0);  /* TSC offset: not offered */
+	ck_assert_int_lt(rv_vmcs12_slot(0x14402), 0); /* bit 16 reserved */
+	ck_assert_int_lt(rv_vmcs12_slot(0x5000), 0);  /* bit 12 reserved */
+	ck_assert(rv_vmcs12_read_only(0x4402));	      /* exit reason */
+	ck_assert(rv_vmcs12_read_only(0x6400));	      /* exit qualification */
+	ck_assert(!rv_vmcs12_read_only(0x4002));
+	stored = rv_vmcs12_write_value(0x0000, 0, 0x123456789);
+	ck_assert_uint_eq(stored, 0x6789); /* 16 bits */
+	stored = rv_vmcs12_write_value(0x4002, 0, ~0ull);
+	ck_assert_uint_eq(stored, 0xffffffffu); /* 32 bits */
+	stored = rv_vmcs12_write_value(0x201a, 0, 0x1111222233334444ull);
+	stored = rv_vmcs12_write_value(0x201b, stored, 0xaaaa);
+	ck_assert_uint_eq(stored, 0x0000aaaa33334444ull);
+	ck_assert_uint_eq(rv_vmcs12_read_value(0x201b, stored), 0xaaaa);
+	ck_assert_uint_eq(rv_vmcs12_read_value(0x201a, stored), stored);
+	for (int f = 0; f < RV_VMCS12_NR_FIELDS; f++)
+		ck_assert_int_eq(rv_vmcs12_slot(rv_vmcs12_encoding((enum rv_vmcs12_field)f)), f);
+	ck_assert_int_le(RV_VMCS12_SLOTS + 8 * RV_VMCS12_NR_FIELDS, 4096);
+}
+END_TEST
+
+/* A little L1 memory for EPT12 walks: 8 pages at L1 GPA 0. */
+static uint64_t l1mem[8][512];
+
+static bool read_l1(void *ctx, uint64_t gpa, uint64_t *entry)
+{
+	(void)ctx;
+	if (gpa >= sizeof(l1mem))
+		return false;
+	memcpy(entry, (uint8_t *)l1mem + gpa, 8);
+	return true;
+}
+
+#define EPTP (0x0000 | 6 | (3 << 3)) /* root at page 0 */
+
+/* L2 GPA 0x5000 through a 4-level EPT12 (pages 0-3) to L1 page 0x7000. */
+static void build_ept12(uint64_t leaf)
+{
+	memset(l1mem, 0, sizeof(l1mem));
+	l1mem[0][0] = 0x1000 | 7;
+	l1mem[1][0] = 0x2000 | 7;
+	l1mem[2][0] = 0x3000 | 7;
+	l1mem[3][5] = leaf;
+}
+
+START_TEST(ept12_walk_gives_l1_addresses_rights_and_misconfigurations)
+{
+	struct rv_ept12_walk w;
+
+	build_ept12(0x7000 | 7 | (6 << 3));
+	ck_assert_int_eq(rv_ept12_walk(EPTP, 0x5123, read_l1, NULL, &w), RV_EPT12_OK);
+	ck_assert_uint_eq(w.gpa, 0x7123);
+	ck_assert_uint_eq(w.perm, 7);
+	build_ept12(0x7000 | 1 | (6 << 3)); /* read-only */
+	ck_assert_int_eq(rv_ept12_walk(EPTP, 0x5000, read_l1, NULL, &w), RV_EPT12_OK);
+	ck_assert_uint_eq(w.perm, 1);
+	build_ept12(0); /* not present */
+	ck_assert_int_eq(rv_ept12_walk(EPTP, 0x5000, read_l1, NULL, &w), RV_EPT12_VIOLATION);
+	build_ept12(0x7000 | 2 | (6 << 3)); /* write without read */
+	ck_assert_int_eq(rv_ept12_walk(EPTP, 0x5000, read_l1, NULL, &w), RV_EPT12_MISCONFIG);
+	build_ept12(0x7000 | 4 | (6 << 3)); /* execute-only: not offered */
+	ck_assert_int_eq(rv_ept12_walk(EPTP, 0x5000, read_l1, NULL, &w), RV_EPT12_MISCONFIG);
+	build_ept12(0x7000 | 7 | (2 << 3)); /* memory type 2: reserved */
+	ck_assert_int_eq(rv_ept12_walk(EPTP, 0x5000, read_l1, NULL, &w), RV_EPT12_MISCONFIG);
+	build_ept12(0x7000 | 7 | (6 << 3));
+	l1mem[1][0] |= 1 << 7; /* a 1 GiB leaf: not offered */
+	ck_assert_int_eq(rv_ept12_walk(EPTP, 0x5000, read_l1, NULL, &w), RV_EPT12_MISCONFIG);
+	build_ept12(0x7000 | 7 | (6 << 3));
+	l1mem[2][0] = 0x200000 | 7 | (6 << 3) | (1 << 7); /* a 2 MiB leaf */
+	ck_assert_int_eq(rv_ept12_walk(EPTP, 0x5123, read_l1, NULL, &w), RV_EPT12_OK);
+	ck_assert_uint_eq(w.gpa, 0x205123);
+	l1mem[0][0] = 0x100000 | 7; /* a table outside L1's memory reads as absent */
+	ck_assert_int_eq(rv_ept12_walk(EPTP, 0x5000, read_l1, NULL, &w), RV_EPT12_VIOLATION);
+	ck_assert(rv_ept12_eptp_valid(EPTP));
+	ck_assert(!rv_ept12_eptp_valid(0 | 0 | (3 << 3))); /* uncacheable */
+	ck_assert(!rv_ept12_eptp_valid(6 | (4 << 3)));	   /* a 5-level walk */
+}
+END_TEST
+
 static Suite *nested_rules_suite(void)
 {
 	Suite *s = suite_create("nested_rules");
@@ -109,6 +222,9 @@ static Suite *nested_rules_suite(void)
 	tcase_add_test(tc, no_own_tag_flushes_the_current_context);
 	tcase_add_test(tc, l2_runs_with_vpid02_only_when_vmcs12_enables_vpid);
 	tcase_add_test(tc, nsvm_syncs_and_flushes_the_current_asid_every_time);
+	tcase_add_test(tc, nsvm_conditional_flushes_only_for_a_new_asid_or_tlb_control);
+	tcase_add_test(tc, vmcs12_encodings_follow_the_sdm);
+	tcase_add_test(tc, ept12_walk_gives_l1_addresses_rights_and_misconfigurations);
 	suite_add_tcase(s, tc);
 	return s;
 }

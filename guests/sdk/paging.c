@@ -171,3 +171,22 @@ u64 rv_pt_translate(u64 root, u64 va)
 	}
 	return ~0ull;
 }
+
+/* The end of RAM, reserved region included: the boot tables map it all
+ * with 2 MiB pages (GUEST_ABI §2). */
+u64 rv_ram_size(void)
+{
+	u64 *pml4 = rv_phys(rv_boot_cr3 & RV_PTE_ADDR), end = 0;
+
+	for (u64 i = 0; i < 512 && (pml4[i] & RV_PTE_P); i++) {
+		u64 *pdpt = rv_phys(pml4[i] & RV_PTE_ADDR);
+
+		for (u64 j = 0; j < 512 && (pdpt[j] & RV_PTE_P); j++) {
+			u64 *pd = rv_phys(pdpt[j] & RV_PTE_ADDR);
+
+			for (u64 k = 0; k < 512 && (pd[k] & RV_PTE_P); k++)
+				end = ((i * 512 + j) * 512 + k + 1) << 21;
+		}
+	}
+	return end;
+}

@@ -437,6 +437,8 @@ void *rv_pages_alloc(u64 n);
 
 /* A copy of every table under @root (leaves shared), e.g. of rv_boot_cr3's. */
 u64 rv_pt_clone(u64 root);
+/* The end of guest RAM, the reserved region included (from the boot tables). */
+u64 rv_ram_size(void);
 /*
  * The 4 KiB PTE for @va, creating missing tables and splitting a 2 MiB or
  * 1 GiB page on the way into 4 KiB pages with the same translation.

@@ -2,6 +2,8 @@
 /* The L1 mini-hypervisor for VMX (vmx.h). */
 #include "vmx.h"
 
+#include "nested.h"
+
 #define CR4_VMXE      (1ull << 13)
 #define MSR_VMX_BASIC 0x480
 
@@ -135,22 +137,6 @@ void rv_vmx_l2_load(struct rv_vmx_l2 *l2)
 	check(rv_vmptrld_raw(l2->vmcs), "VMPTRLD", l2->vmcs);
 }
 
-/* GDTR (@idt false) or IDTR: the base, and the limit in *limit. */
-static u64 read_table(bool idt, u16 *limit)
-{
-	struct {
-		u16 limit;
-		u64 base;
-	} __attribute__((packed)) d;
-
-	if (idt)
-		__asm__ volatile("sidt %0" : "=m"(d));
-	else
-		__asm__ volatile("sgdt %0" : "=m"(d));
-	*limit = d.limit;
-	return d.base;
-}
-
 /* The boot GDT's selectors (GUEST_ABI §3): the software CPU has no MOV
  * from a segment register. */
 static u16 read_seg(int which)
@@ -162,7 +148,7 @@ static u16 read_seg(int which)
 static void write_shared_state(u64 cr3)
 {
 	u16 gdt_limit, idt_limit;
-	u64 gdt = read_table(false, &gdt_limit), idt = read_table(true, &idt_limit);
+	u64 gdt = rv_read_dtr(false, &gdt_limit), idt = rv_read_dtr(true, &idt_limit);
 	u64 efer = rv_rdmsr(0xc0000080);
 
 	rv_vmwrite(0x6800, rv_read_cr0()); /* GUEST_CR0 */
@@ -232,21 +218,12 @@ static void emulate_cpuid(struct rv_vmx_l2 *l2)
 	l2->gprs.rdx = d;
 }
 
-/* I/O exits: L1 does the access itself (OUT and IN with DX or an immediate). */
+/* I/O exits: L1 does the access itself. */
 static void emulate_io(struct rv_vmx_l2 *l2)
 {
 	u64 q = rv_vmread(VMCS_EXIT_QUALIFICATION);
-	u16 port = (u16)(q >> 16);
-	unsigned size = (unsigned)(q & 7) + 1;
 
-	if (q & 8) {
-		l2->gprs.rax = (l2->gprs.rax & ~0xffull) | rv_inb(port);
-		return;
-	}
-	if (size == 4)
-		rv_outl(port, (u32)l2->gprs.rax);
-	else
-		rv_outb(port, (u8)l2->gprs.rax);
+	l2->gprs.rax = rv_port_io(q & 8, (unsigned)(q & 7) + 1, (u16)(q >> 16), l2->gprs.rax);
 }
 
 u32 rv_vmx_l2_step(struct rv_vmx_l2 *l2)
@@ -301,50 +278,14 @@ void rv_vmx_l2_done(u64 status)
 
 /* ---- EPT ---- */
 
-#define EPT_RWX 7ull
-
-static u64 *ept_table(u64 *entry)
-{
-	if (!(*entry & EPT_RWX))
-		*entry = (u64)(uintptr_t)rv_page_alloc() | EPT_RWX;
-	return rv_phys(*entry & RV_PTE_ADDR);
-}
-
 u64 *rv_ept_pte(u64 eptp, u64 gpa)
 {
-	u64 *t = rv_phys(eptp & RV_PTE_ADDR);
-
-	for (int level = 3; level > 0; level--)
-		t = ept_table(&t[(gpa >> (12 + 9 * level)) & 511]);
-	return &t[(gpa >> 12) & 511];
-}
-
-/* The end of RAM, reserved region included: the boot tables map it all
- * with 2 MiB pages (GUEST_ABI §2). */
-static u64 ram_size(void)
-{
-	u64 *pml4 = rv_phys(rv_boot_cr3 & RV_PTE_ADDR), end = 0;
-
-	for (u64 i = 0; i < 512 && (pml4[i] & RV_PTE_P); i++) {
-		u64 *pdpt = rv_phys(pml4[i] & RV_PTE_ADDR);
-
-		for (u64 j = 0; j < 512 && (pdpt[j] & RV_PTE_P); j++) {
-			u64 *pd = rv_phys(pdpt[j] & RV_PTE_ADDR);
-
-			for (u64 k = 0; k < 512 && (pd[k] & RV_PTE_P); k++)
-				end = ((i * 512 + j) * 512 + k + 1) << 21;
-		}
-	}
-	return end;
+	return rv_nested_pte(eptp, gpa);
 }
 
 u64 rv_ept_identity(void)
 {
-	u64 root = (u64)(uintptr_t)rv_page_alloc();
-	u64 eptp = root | 6 | (3 << 3);
-	u64 end = ram_size();
-
-	for (u64 gpa = 0; gpa < end; gpa += RV_PAGE_SIZE)
-		*rv_ept_pte(eptp, gpa) = gpa | EPT_RWX | (6 << 3);
-	return eptp;
+	/* Leaves: read, write, execute, write-back; the EPTP: write-back,
+	 * a 4-level walk. */
+	return rv_nested_identity(7 | (6 << 3)) | 6 | (3 << 3);
 }

@@ -51,6 +51,7 @@ ALLOWED = set("""
     lgdt lidt sgdt sidt invlpg vmcall vmmcall rdtscp rdtsc rdmsr wrmsr cpuid invpcid
     wbinvd lfence mfence sfence clflush
     vmxon vmxoff vmclear vmptrld vmptrst vmread vmwrite vmlaunch vmresume invept invvpid
+    vmrun vmload vmsave stgi clgi invlpga
     prefetch prefetchw prefetchnta prefetcht0 prefetcht1 prefetcht2
 """.split())
 ALLOWED_RE = re.compile(r"^(j%s|set%s|cmov%s|mov[sz][bwl][wlq]?)$" % (CC, CC, CC))

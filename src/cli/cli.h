@@ -25,7 +25,7 @@ struct run_opts {
 	bool pages_set, seed_set;
 	uint64_t mem_size;
 	bool vendor_amd;
-	bool shadow, svm_new_asid, numa_migrate, hyperv, nested;
+	bool shadow, svm_new_asid, numa_migrate, hyperv, nested, nsvm_conditional;
 	uint32_t vpids, asids;
 	bool console_prefix;
 	int oracle; /* enum rv_oracle_mode */

@@ -57,6 +57,7 @@ int guest_prepare(struct run_opts *o, struct guest_run *g, char *err, size_t err
 		.numa_migrate = o->numa_migrate,
 		.hyperv = o->hyperv,
 		.nested = o->nested,
+		.nsvm_conditional = o->nsvm_conditional,
 		.console_prefix = o->console_prefix,
 		.oracle = (enum rv_oracle_mode)o->oracle,
 		.tlb_sets = o->tlb_sets,

@@ -49,8 +49,10 @@ static void usage(FILE *out)
 		"  --hyperv              Hyper-V enlightenments: CPUID 0x40000000-5, the guest\n"
 		"                        OS ID, hypercall and VP index MSRs, and the TLB flush\n"
 		"                        hypercalls (docs/hyperv.md)\n"
-		"  --nested              nested virtualization: VMX for the guest on the vmx\n"
-		"                        vendor (docs/nested.md; SVM's is not yet implemented)\n"
+		"  --nested              nested virtualization: VMX or SVM for the guest, as\n"
+		"                        --vendor says (docs/nested.md)\n"
+		"  --nsvm-flush F        nested SVM's transition flushes: unconditional (Linux\n"
+		"                        6.16, the default) or conditional (docs/nested.md)\n"
 		"  --console-prefix      prefix each console line with its vCPU index\n"
 		"  --pages N             the guest's configuration block: pages (default 64)\n"
 		"  --tlb SETSxWAYS       each pCPU's TLB (default 256x8)\n"
@@ -182,7 +184,8 @@ enum {
 	OPT_SVM_FLUSH,
 	OPT_NUMA_MIGRATE,
 	OPT_HYPERV,
-	OPT_NESTED
+	OPT_NESTED,
+	OPT_NSVM_FLUSH
 };
 
 static const struct option long_opts[] = {
@@ -212,6 +215,7 @@ static const struct option long_opts[] = {
 	{ "numa-migrate", no_argument, NULL, OPT_NUMA_MIGRATE },
 	{ "hyperv", no_argument, NULL, OPT_HYPERV },
 	{ "nested", no_argument, NULL, OPT_NESTED },
+	{ "nsvm-flush", required_argument, NULL, OPT_NSVM_FLUSH },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -241,6 +245,12 @@ static int parse_one(int c, const char *arg, struct run_opts *o)
 		return 0;
 	case OPT_NESTED:
 		o->nested = true;
+		return 0;
+	case OPT_NSVM_FLUSH:
+		if (strcmp(arg, "unconditional") && strcmp(arg, "conditional"))
+			return bad("--nsvm-flush takes unconditional or conditional, not '%s'",
+				   arg);
+		o->nsvm_conditional = !strcmp(arg, "conditional");
 		return 0;
 	case OPT_NUMA_MIGRATE:
 		o->numa_migrate = true;
@@ -378,8 +388,6 @@ static int parse_args(int argc, char **argv, struct run_opts *o)
 		return bad("one guest image at a time, not also '%s'", argv[optind]);
 	if (o->guest_path && o->synthetic)
 		return bad("--synthetic runs no guest image ('%s')", o->guest_path);
-	if (o->nested && o->vendor_amd)
-		return bad("--nested: nested SVM is not implemented yet (use --vendor vmx)");
 	return 0;
 }
 

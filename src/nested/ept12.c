@@ -15,11 +15,15 @@ bool rv_ept12_eptp_valid(uint64_t eptp)
 	return (eptp & 7) == 6 && ((eptp >> 3) & 7) == 3 && !(eptp & 0xfc0);
 }
 
-static bool misconfigured(uint64_t e, bool leaf)
+/* SDM vol. 3C §29.3.3.1, for the capabilities reqvisor reports: no
+ * execute-only pages, no 1 GiB pages, bit 7 reserved in a PML4E. */
+static bool misconfigured(uint64_t e, int level, bool leaf)
 {
 	unsigned mt = (unsigned)(e >> 3) & 7;
 
-	if ((e & EPT_W) && !(e & EPT_R))
+	if (!(e & EPT_R))
+		return true; /* write or execute without read */
+	if ((level == 3 || level == 2) && (e & EPT_PS))
 		return true;
 	return leaf && (mt == 2 || mt == 3 || mt == 7);
 }
@@ -42,8 +46,8 @@ enum rv_ept12_result rv_ept12_walk(uint64_t eptp, uint64_t gpa,
 			w->perm = 0;
 			return RV_EPT12_VIOLATION;
 		}
-		leaf = level == 0 || ((level == 1 || level == 2) && (e & EPT_PS));
-		if (misconfigured(e, leaf))
+		leaf = level == 0 || (level == 1 && (e & EPT_PS));
+		if (misconfigured(e, level, leaf))
 			return RV_EPT12_MISCONFIG;
 		perm &= (unsigned)(e & EPT_RWX);
 		if (leaf) {

@@ -47,3 +47,21 @@ uint64_t rv_nsvm_transition_unconditional(enum rv_nested_transition dir)
 	(void)dir;
 	return REQ(MMU_SYNC) | REQ(TLB_FLUSH_CURRENT);
 }
+
+enum rv_nsvm_flush rv_nsvm_vmrun_conditional(struct rv_nsvm_tlb *s, uint32_t asid12,
+					     uint8_t tlb_control)
+{
+	bool new_asid = asid12 != s->last_asid12;
+
+	s->last_asid12 = asid12;
+	switch (tlb_control) {
+	case 0:
+		return new_asid ? RV_NSVM_FLUSH_L2 : RV_NSVM_FLUSH_NONE;
+	case 3:
+		return RV_NSVM_FLUSH_L2;
+	case 7: /* a new ASID's global entries are not L2's either */
+		return new_asid ? RV_NSVM_FLUSH_L2 : RV_NSVM_FLUSH_L2_LOCAL;
+	default:
+		return RV_NSVM_FLUSH_EVERY_ASID;
+	}
+}

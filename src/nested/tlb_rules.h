@@ -52,4 +52,27 @@ uint64_t rv_nvmx_transition(struct rv_nvmx_tlb *s, enum rv_nested_transition dir
  * on #VMEXIT alike, whatever vmcb12's TLB_CONTROL says. */
 uint64_t rv_nsvm_transition_unconditional(enum rv_nested_transition dir);
 
+/* A vCPU's nSVM TLB state for --nsvm-flush=conditional. */
+struct rv_nsvm_tlb {
+	uint32_t last_asid12; /* vmcb12's ASID at the last VMRUN; 0: none yet */
+};
+
+/* What VMRUN asks of the flush (besides the ASID switch). */
+enum rv_nsvm_flush {
+	RV_NSVM_FLUSH_NONE,
+	RV_NSVM_FLUSH_L2,	  /* L2's ASID */
+	RV_NSVM_FLUSH_L2_LOCAL,	  /* L2's ASID, non-global entries (TLB_CONTROL 7) */
+	RV_NSVM_FLUSH_EVERY_ASID, /* L2's and L1's (TLB_CONTROL 1) */
+};
+
+/*
+ * --nsvm-flush=conditional (docs/requests.md N3): L0 gives L1 and L2 ASIDs
+ * of their own, so #VMEXIT flushes nothing, and VMRUN flushes L2's ASID
+ * only when vmcb12's ASID is not the one it held last (L0 maps every L1
+ * ASID onto one) or TLB_CONTROL asks (0, 1, 3, 7 as the APM defines them;
+ * any other value as 1).
+ */
+enum rv_nsvm_flush rv_nsvm_vmrun_conditional(struct rv_nsvm_tlb *s, uint32_t asid12,
+					     uint8_t tlb_control);
+
 #endif

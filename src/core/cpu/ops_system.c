@@ -151,6 +151,8 @@ static int hypercall(struct rv_exec *x, const struct rv_insn *i, bool amd_insn)
 		return rv_raise_ud(x);
 	if (x->cpu->intercepts & RV_ICPT_VMCALL)
 		return rv_intercept(x, i, RV_VIRT_VMCALL, 0);
+	if (x->cpu->intercepts) /* a nested guest's VMMCALL L1 lets through */
+		return rv_raise_ud(x);
 	x->stop = RV_CPU_EXIT_HYPERCALL;
 	return OP_EXIT;
 }

@@ -63,6 +63,12 @@ static int virt_call(struct rv_exec *x, const struct rv_insn *i, struct rv_virt_
 	}
 }
 
+/* In a VMX guest's L2 the VM exit comes before any operand is read. */
+static bool l2_exits_first(struct rv_exec *x)
+{
+	return x->cpu->intercepts && !x->cpu->vendor_amd && x->cpu->sys.virt;
+}
+
 static int store_e64(struct rv_exec *x, const struct rv_insn *i, uint64_t v)
 {
 	return rv_write_e(x, i, 8, v);
@@ -82,6 +88,8 @@ int rv_op_grp9_vmx(struct rv_exec *x, const struct rv_insn *i)
 	if (i->subop == 7) {
 		if (i->rep || i->opsize_prefix)
 			return rv_raise_ud(x);
+		if (l2_exits_first(x))
+			return rv_intercept(x, i, RV_VIRT_VMPTRST, 0);
 		op.insn = RV_VIRT_VMPTRST;
 		return virt_call(x, i, &op, store_e64);
 	}
@@ -103,6 +111,9 @@ int op_vmread_vmwrite(struct rv_exec *x, const struct rv_insn *i)
 
 	if (i->rep || i->opsize_prefix || !x->cpu->sys.virt)
 		return rv_raise_ud(x);
+	if (l2_exits_first(x))
+		return rv_intercept(x, i, (i->op & 0xff) == 0x78 ? RV_VIRT_VMREAD : RV_VIRT_VMWRITE,
+				    0);
 	if ((i->op & 0xff) == 0x78) {
 		op.insn = RV_VIRT_VMREAD;
 		return virt_call(x, i, &op, store_e64);
@@ -123,6 +134,8 @@ int op_invept_invvpid(struct rv_exec *x, const struct rv_insn *i)
 	if (!i->opsize_prefix || !insn_is_mem(i) || !x->cpu->sys.virt)
 		return rv_raise_ud(x);
 	op.insn = (i->op & 0xff) == 0x80 ? RV_VIRT_INVEPT : RV_VIRT_INVVPID;
+	if (l2_exits_first(x))
+		return rv_intercept(x, i, op.insn, 0);
 	ea = rv_effective_address(x, i);
 	if ((rc = rv_mem_read(x, ea, 8, &op.desc[0])) ||
 	    (rc = rv_mem_read(x, ea + 8, 8, &op.desc[1])))

@@ -160,6 +160,8 @@ static int machine_vcpu_init(struct rv_vcpu *v)
 	mv->vcpu = v;
 	mv->last_pcpu = -1;
 	mv->nvmx.vmcs_ptr = RV_NVMX_NO_VMCS;
+	mv->nsvm.gif = true;
+	rv_asid_vcpu_init(&mv->nsvm.other_asid);
 	if (tlbs_init(m, rv_vm_nr_pcpus(v->vm))) {
 		rv_node_free(mv);
 		return -1;
@@ -214,6 +216,8 @@ static bool deliver_interrupt(struct machine_vcpu *mv)
 	int vector = rv_x2apic_pending(&mv->apic);
 
 	if (vector < 0)
+		return true;
+	if (!mv->nsvm.gif) /* nested SVM's CLGI: STGI asks again */
 		return true;
 	if (!rv_cpu_interruptible(&mv->cpu)) {
 		mv->cpu.irq_armed = true;
@@ -311,7 +315,7 @@ static bool machine_has_event(struct rv_vcpu *v)
 {
 	struct machine_vcpu *mv = v->backend_data;
 
-	return (mv->cpu.rflags & RV_FLAG_IF) && rv_x2apic_has_work(&mv->apic);
+	return (mv->cpu.rflags & RV_FLAG_IF) && mv->nsvm.gif && rv_x2apic_has_work(&mv->apic);
 }
 
 static void machine_stats_json(struct rv_vcpu *v, FILE *out)
@@ -359,6 +363,8 @@ void rv_machine_totals(struct rv_machine *m, struct rv_vm *vm, struct rv_machine
 		t->tdp_walks += mv->tdp_walks;
 		t->shadow_hits += mv->shadow_hits;
 		t->shadow_faults += mv->shadow_faults;
+		t->nested_entries += mv->nested.entries;
+		t->nested_exits += mv->nested.exits;
 	}
 	t->translations = t->tlb_hits + t->tlb_misses - gp_lookups;
 	t->translation_misses = t->tlb_misses - (gp_lookups - gp_hits);

@@ -33,6 +33,7 @@ struct rv_machine_config {
 	bool numa_migrate;	     /* move hot pages to the node of the vCPU missing on them */
 	bool hyperv;		     /* Hyper-V enlightenments: CPUID, MSRs, flush hypercalls */
 	bool nested;		     /* nested virtualization: VMX or SVM for the guest */
+	bool nsvm_conditional;	     /* nested SVM: flush only when needed (docs/nested.md) */
 	bool console_prefix;	     /* "[3] " before each console line of vCPU 3 */
 	unsigned tlb_sets, tlb_ways; /* per pCPU; 0: 256 sets of 8 ways */
 	enum rv_oracle_mode { RV_ORACLE_OFF, RV_ORACLE_SAMPLE, RV_ORACLE_FULL } oracle;
@@ -73,6 +74,7 @@ struct rv_machine_totals {
 	 * those that missed; see machine_impl.h for the rest. */
 	uint64_t translations, translation_misses;
 	uint64_t guest_walks, tdp_walks, shadow_hits, shadow_faults;
+	uint64_t nested_entries, nested_exits; /* VM entries and exits of L2 */
 };
 
 void rv_machine_totals(struct rv_machine *m, struct rv_vm *vm, struct rv_machine_totals *t);

@@ -69,15 +69,25 @@ static bool port_io(void *ctx, struct rv_cpu *cpu, struct rv_cpu_io *io)
 	return true;
 }
 
+/* In a nested guest: RV_MSR_INTERCEPTED when L1 intercepts the access. */
+static int nested_msr_access(struct machine_vcpu *mv, uint32_t msr, bool write)
+{
+	if (!mv->m->cfg.nested)
+		return 1;
+	return mv->m->svm ? rv_machine_nsvm_msr_access(mv, msr, write)
+			  : rv_machine_nvmx_msr_access(mv, msr, write);
+}
+
 static int rdmsr(void *ctx, struct rv_cpu *cpu, uint32_t msr, uint64_t *v)
 {
 	struct machine_vcpu *mv = ctx;
-	int rc = mv->m->cfg.nested ? rv_machine_nvmx_msr_access(mv, msr, false) : 1;
+	int rc = nested_msr_access(mv, msr, false);
 
 	(void)cpu;
 	if (rc <= 0)
 		return rc;
-	if (mv->m->cfg.nested && !mv->m->svm && rv_machine_nvmx_rdmsr(mv, msr, v) == 0)
+	if (mv->m->cfg.nested && (mv->m->svm ? rv_machine_nsvm_rdmsr(mv, msr, v)
+					     : rv_machine_nvmx_rdmsr(mv, msr, v)) == 0)
 		return 0;
 	rc = mv->m->cfg.hyperv ? rv_machine_hv_rdmsr(mv, msr, v) : 1;
 	if (rc <= 0)
@@ -90,9 +100,11 @@ static int wrmsr(void *ctx, struct rv_cpu *cpu, uint32_t msr, uint64_t v)
 	struct machine_vcpu *mv = ctx;
 
 	(void)cpu;
-	int rc = mv->m->cfg.nested ? rv_machine_nvmx_msr_access(mv, msr, true) : 1;
+	int rc = nested_msr_access(mv, msr, true);
 
 	if (rc <= 0)
+		return rc;
+	if (mv->m->cfg.nested && mv->m->svm && (rc = rv_machine_nsvm_wrmsr(mv, msr, v)) <= 0)
 		return rc;
 	/* An IPI may announce a page-table write: announce it first. */
 	rv_machine_write_done(mv);

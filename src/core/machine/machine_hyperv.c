@@ -40,6 +40,15 @@ void rv_machine_cpuid(void *ctx, struct rv_cpu *cpu, uint32_t leaf, uint32_t sub
 			r[2] |= 1u << 5;
 		if (mv->m->cfg.nested && leaf == 0x80000001u && mv->m->svm)
 			r[2] |= 1u << 2;
+		if (mv->m->cfg.nested && mv->m->svm && leaf == 0x80000000u)
+			r[0] = 0x8000000au;
+		if (mv->m->cfg.nested && mv->m->svm && leaf == 0x8000000au) {
+			/* SVM revision 1, the ASIDs, nested paging (0), NRIP
+			 * save (3), flush by ASID (6) */
+			r[0] = 1;
+			r[1] = mv->m->cfg.asids ? mv->m->cfg.asids : 32768;
+			r[3] = (1u << 0) | (1u << 3) | (1u << 6);
+		}
 		return;
 	}
 	r[0] = r[1] = r[2] = r[3] = 0;

@@ -42,6 +42,7 @@ enum rv_inval_kind {
 	RV_INVAL_EPT,		 /* INVEPT 1: combined mappings of one EPTP */
 	RV_INVAL_EPT_ALL,	 /* INVEPT 2 */
 	RV_INVAL_VPID0,		 /* a VM entry or exit with VPID off: VPID 0's */
+	RV_INVAL_ALL_CONTEXTS,	 /* SVM TLB_CONTROL 1: every ASID's, L1's too */
 };
 
 struct rv_inval {
@@ -68,27 +69,50 @@ static inline uint16_t rv_ctx_vpid(uint64_t ctx)
 	return (uint16_t)(ctx >> RV_CTX_VPID_SHIFT);
 }
 
-/* Nested VMX state of a vCPU (machine_nvmx.c). */
-struct rv_nvmx_vcpu {
-	bool vmxon;
+/* What both nested vendors share: whether L2 runs, and its second stage. */
+struct rv_nested_vcpu {
 	bool guest_mode; /* L2 runs */
-	uint64_t vmxon_ptr;
-	uint64_t vmcs_ptr; /* the current VMCS, or RV_NVMX_NO_VMCS */
-	struct rv_nvmx_tlb tlb;
-	/* L2's regime, fixed at VM entry from vmcs12. */
-	bool ept;
-	uint64_t eptp;
-	uint16_t vpid12; /* 0: VPID off */
-	uint32_t proc;
-	uint64_t msr_bitmap;
-	uint64_t l1_efer;
-	/* A VM exit an L2 translation found (EPT violation or misconfiguration). */
+	bool tdp12;	 /* L1 gives L2 a second stage: EPT12 or nested paging */
+	uint64_t root12; /* its EPTP or nCR3 */
+	/* A VM exit an L2 translation found (EPT violation or misconfiguration,
+	 * nested page fault), made at the next exit handler. */
 	bool exit_pending;
 	uint32_t exit_reason;
 	uint64_t exit_qual, exit_gpa, exit_gla;
 	uint64_t entries, exits; /* transitions, for the stats */
 };
+
+/* Nested VMX state of a vCPU (machine_nvmx.c). */
+struct rv_nvmx_vcpu {
+	bool vmxon;
+	uint64_t vmxon_ptr;
+	uint64_t vmcs_ptr; /* the current VMCS, or RV_NVMX_NO_VMCS */
+	struct rv_nvmx_tlb tlb;
+	/* L2's regime, fixed at VM entry from vmcs12. */
+	uint16_t vpid12;    /* 0: VPID off */
+	uint64_t last_eptp; /* shadow paging: EPT12's pointer at the last entry */
+	uint32_t proc;
+	uint64_t msr_bitmap;
+};
 #define RV_NVMX_NO_VMCS UINT64_MAX
+
+/* Nested SVM state of a vCPU (machine_nsvm.c). */
+struct rv_nsvm_vcpu {
+	uint64_t hsave_pa; /* MSR VM_HSAVE_PA */
+	bool gif;	   /* the global interrupt flag (false: no interrupts) */
+	uint64_t vmcb;	   /* vmcb12 of the L2 that runs */
+	uint32_t asid12;
+	uint32_t intercept1, intercept2;
+	uint64_t msrpm;
+	struct rv_nsvm_tlb tlb;
+	/* L0's ASID of the mode that does not run: L2's while L1 runs. */
+	struct rv_asid_vcpu other_asid;
+	/* L1's state at VMRUN: the host save area. */
+	struct {
+		uint64_t cr0, cr3, cr4, efer, rflags, rip, rsp, rax, gdt, idt, fs, gs;
+		uint16_t gdt_limit, idt_limit, cs, ss;
+	} host;
+};
 
 /*
  * The second-stage roots L2's entries carry with TDP in L0 (above every
@@ -189,7 +213,9 @@ struct machine_vcpu {
 	struct rv_inval inval[RV_INVAL_LOG];
 	unsigned inval_next;
 	/* Nested: the context now, and when each of the last ones began. */
+	struct rv_nested_vcpu nested;
 	struct rv_nvmx_vcpu nvmx;
+	struct rv_nsvm_vcpu nsvm;
 	uint64_t ctx;
 	struct {
 		uint64_t time, ctx;
@@ -254,6 +280,20 @@ enum rv_virt_result rv_machine_virt(void *ctx, struct rv_cpu *cpu, struct rv_vir
 /* The run stopped for the nested code: a transition to do. */
 void rv_machine_nested_exit(struct machine_vcpu *mv, enum rv_cpu_exit e);
 bool rv_machine_nested_wants_exit(const struct machine_vcpu *mv, enum rv_cpu_exit e);
+/* Each vendor's half (machine_nvmx.c, machine_nsvm.c). */
+enum rv_virt_result rv_machine_nvmx_insn(struct machine_vcpu *mv, struct rv_virt_op *op);
+enum rv_virt_result rv_machine_nsvm_insn(struct machine_vcpu *mv, struct rv_virt_op *op);
+void rv_machine_nvmx_exit(struct machine_vcpu *mv, enum rv_cpu_exit e);
+void rv_machine_nsvm_exit(struct machine_vcpu *mv, enum rv_cpu_exit e);
+void rv_machine_nvmx_free(struct machine_vcpu *mv);
+int rv_machine_nsvm_rdmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t *v);
+int rv_machine_nsvm_wrmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t v);
+int rv_machine_nsvm_msr_access(struct machine_vcpu *mv, uint32_t msr, bool write);
+/* Both: services the pending local flushes of the context being left
+ * (fault point nvmx.skip_local_flush removes it). */
+void rv_machine_nested_service_local(struct machine_vcpu *mv);
+/* Both: switch the oracle's context and the Hyper-V FIFO to the new mode. */
+void rv_machine_nested_switched(struct machine_vcpu *mv, uint64_t ctx);
 /* The VMX capability MSRs: 0, or 1 for another MSR. */
 int rv_machine_nvmx_rdmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t *v);
 /* In L2: RV_MSR_INTERCEPTED when L1 intercepts the access, else 1. */
@@ -268,8 +308,10 @@ static inline uint16_t rv_nvmx_l2_flush_vpid(const struct machine_vcpu *mv)
 /* L2's guest-physical address through EPT12 (or as it is without nested
  * EPT) to L1's: 0, or -1 with the EPT12 rights found in *perm (a violation),
  * -2 for a misconfiguration. @peek: the oracle's, no side effects. */
-int rv_nested_l1_gpa(struct machine_vcpu *mv, uint64_t l2gpa, uint64_t *l1gpa, unsigned *perm);
-/* Make a VM exit for an EPT violation or misconfiguration pending. */
+int rv_nested_l1_gpa(struct machine_vcpu *mv, uint64_t l2gpa, enum rv_access kind, bool peek,
+		     uint64_t *l1gpa, unsigned *perm);
+/* Make a VM exit pending for a failed L2 guest-physical access: an EPT
+ * violation or misconfiguration (VMX), a nested page fault (SVM). */
 void rv_nested_ept_exit(struct machine_vcpu *mv, int rc, uint64_t gpa, uint64_t gla,
 			enum rv_access kind, unsigned perm, bool final);
 /* The context entry @e was made in, or false when the log no longer says. */

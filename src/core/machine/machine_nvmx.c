@@ -23,6 +23,9 @@
 #define EFER_LME	(1ull << 8)
 #define EFER_LMA	(1ull << 10)
 #define MAXPHYADDR_MASK 0xfff0000000000000ull
+/* CR4 bits the CPU implements (VMXE included), as write_cr4 accepts them. */
+#define CR4_KNOWN  0x00772fffull
+#define EFER_KNOWN 0xd01ull
 
 /* ---- vmcs12 in L1's memory ---- */
 
@@ -74,7 +77,7 @@ static bool revision_ok(struct machine_vcpu *mv, uint64_t ptr)
 	if (!p)
 		return false;
 	memcpy(&rev, p, 4);
-	return (rev & 0x7fffffffu) == RV_VMCS12_REVISION;
+	return rev == RV_VMCS12_REVISION; /* bit 31 set: a shadow VMCS, not offered */
 }
 
 /* VMfailValid needs a current VMCS to hold the error; without one it is
@@ -137,7 +140,8 @@ static enum rv_virt_result vmclear(struct machine_vcpu *mv, uint64_t ptr)
 	if (ptr == mv->nvmx.vmxon_ptr)
 		return fail_valid(mv, RV_VMXERR_VMCLEAR_VMXON_POINTER);
 	ls = launch_state(mv, ptr);
-	*ls = RV_VMCS12_CLEAR;
+	if (ls)
+		*ls = RV_VMCS12_CLEAR;
 	if (ptr == mv->nvmx.vmcs_ptr)
 		mv->nvmx.vmcs_ptr = RV_NVMX_NO_VMCS;
 	return RV_VIRT_SUCCEED;
@@ -230,8 +234,13 @@ static bool host_state_valid(struct machine_vcpu *mv)
 {
 	uint64_t cr0 = vmcs_get(mv, VMCS12_HOST_CR0), cr4 = vmcs_get(mv, VMCS12_HOST_CR4);
 
-	return (cr0 & (CR0_PE | CR0_NE | CR0_PG)) == (CR0_PE | CR0_NE | CR0_PG) &&
-	       (cr4 & (CR4_PAE | CR4_VMXE)) == (CR4_PAE | CR4_VMXE) &&
+	return (cr0 & (CR0_PE | CR0_NE | CR0_PG)) == (CR0_PE | CR0_NE | CR0_PG) && !(cr0 >> 32) &&
+	       (cr4 & (CR4_PAE | CR4_VMXE)) == (CR4_PAE | CR4_VMXE) && !(cr4 & ~CR4_KNOWN) &&
+	       !(vmcs_get(mv, VMCS12_HOST_IA32_EFER) & ~EFER_KNOWN) &&
+	       canonical(vmcs_get(mv, VMCS12_HOST_FS_BASE)) &&
+	       canonical(vmcs_get(mv, VMCS12_HOST_GS_BASE)) &&
+	       canonical(vmcs_get(mv, VMCS12_HOST_GDTR_BASE)) &&
+	       canonical(vmcs_get(mv, VMCS12_HOST_IDTR_BASE)) &&
 	       !(vmcs_get(mv, VMCS12_HOST_CR3) & MAXPHYADDR_MASK) &&
 	       canonical(vmcs_get(mv, VMCS12_HOST_RIP)) &&
 	       (vmcs_get(mv, VMCS12_VM_EXIT_CONTROLS) & RV_EXIT_HOST_ADDR_SPACE);
@@ -241,7 +250,10 @@ static bool guest_state_valid(struct machine_vcpu *mv)
 {
 	uint64_t cr0 = vmcs_get(mv, VMCS12_GUEST_CR0), cr4 = vmcs_get(mv, VMCS12_GUEST_CR4);
 
-	return (cr0 & (CR0_PE | CR0_PG)) == (CR0_PE | CR0_PG) && (cr4 & CR4_PAE) &&
+	return (cr0 & (CR0_PE | CR0_NE | CR0_PG)) == (CR0_PE | CR0_NE | CR0_PG) && !(cr0 >> 32) &&
+	       (cr4 & (CR4_PAE | CR4_VMXE)) == (CR4_PAE | CR4_VMXE) && !(cr4 & ~CR4_KNOWN) &&
+	       !(vmcs_get(mv, VMCS12_GUEST_IA32_EFER) & ~EFER_KNOWN) &&
+	       !(vmcs_get(mv, VMCS12_GUEST_RFLAGS) & ~0x3f7fd7ull) &&
 	       !(vmcs_get(mv, VMCS12_GUEST_CR3) & MAXPHYADDR_MASK) &&
 	       canonical(vmcs_get(mv, VMCS12_GUEST_RIP)) && (vmcs_get(mv, VMCS12_GUEST_RFLAGS) & 2);
 }
@@ -253,6 +265,8 @@ static enum rv_virt_result vmentry_check(struct machine_vcpu *mv, bool launch)
 	if (mv->nvmx.vmcs_ptr == RV_NVMX_NO_VMCS)
 		return RV_VIRT_FAIL_INVALID;
 	ls = launch_state(mv, mv->nvmx.vmcs_ptr);
+	if (!ls) /* its page is being moved by the host right now */
+		return RV_VIRT_FAIL_INVALID;
 	if (launch && *ls != RV_VMCS12_CLEAR)
 		return fail_valid(mv, RV_VMXERR_VMLAUNCH_NONCLEAR_VMCS);
 	if (!launch && *ls != RV_VMCS12_LAUNCHED)
@@ -324,14 +338,11 @@ static enum rv_virt_result invvpid(struct machine_vcpu *mv, const struct rv_virt
 	return RV_VIRT_SUCCEED;
 }
 
-enum rv_virt_result rv_machine_virt(void *ctx, struct rv_cpu *cpu, struct rv_virt_op *op)
+enum rv_virt_result rv_machine_nvmx_insn(struct machine_vcpu *mv, struct rv_virt_op *op)
 {
-	struct machine_vcpu *mv = ctx;
-
-	(void)cpu;
-	if (!mv->m->cfg.nested || mv->m->svm || op->insn >= RV_VIRT_VMRUN)
+	if (op->insn >= RV_VIRT_VMRUN)
 		return RV_VIRT_UD;
-	if (mv->nvmx.guest_mode) /* every VMX instruction in L2 exits to L1 */
+	if (mv->nested.guest_mode) /* every VMX instruction in L2 exits to L1 */
 		return RV_VIRT_EXIT;
 	if (op->insn == RV_VIRT_VMXON)
 		return vmxon(mv, op->operand);
@@ -367,20 +378,10 @@ enum rv_virt_result rv_machine_virt(void *ctx, struct rv_cpu *cpu, struct rv_vir
 /* ---- the transitions ---- */
 
 /* What the oracle calls L2's context: its vmcs12 VPID and EPTP. */
-static uint64_t l2_ctx(const struct rv_nvmx_vcpu *n)
+static uint64_t l2_ctx(const struct machine_vcpu *mv)
 {
-	return RV_CTX_L2 | ((uint64_t)n->vpid12 << RV_CTX_VPID_SHIFT) |
-	       (n->ept ? RV_CTX_EPT | ((n->eptp >> 12) & RV_CTX_EPTP_MASK) : 0);
-}
-
-/* KVM services the pending TLB_FLUSH_CURRENT and TLB_FLUSH_GUEST before it
- * switches: they are the context being left's. */
-static void service_local_flushes(struct machine_vcpu *mv)
-{
-	if (RV_FAULT_HIT(&mv->vcpu->vm->faults, NVMX_SKIP_LOCAL_FLUSH))
-		return;
-	rv_service_requests_mask(mv->vcpu, (1ull << RV_REQ_BIT_TLB_FLUSH_CURRENT) |
-						   (1ull << RV_REQ_BIT_TLB_FLUSH_GUEST));
+	return RV_CTX_L2 | ((uint64_t)mv->nvmx.vpid12 << RV_CTX_VPID_SHIFT) |
+	       (mv->nested.tdp12 ? RV_CTX_EPT | ((mv->nested.root12 >> 12) & RV_CTX_EPTP_MASK) : 0);
 }
 
 /* The rule of tlb_rules.c, with a breaking fault point per clause. */
@@ -392,6 +393,16 @@ static void post_transition(struct machine_vcpu *mv, enum rv_nested_transition d
 	bool new_vpid =
 		dir == RV_NESTED_ENTER && t.vpid12_enabled && t.vpid12 != n->tlb.last_vpid12;
 	uint64_t reqs = rv_nvmx_transition(&n->tlb, dir, &t);
+	uint64_t eptp = mv->nested.tdp12 ? mv->nested.root12 : 0;
+
+	/* reqvisor's addition (N1.4): without EPT, L0's TLB cannot tell L2's
+	 * translations through one EPT12 from those through another; a VM
+	 * entry with another EPTP than the last flushes L2's VPID. */
+	if (dir == RV_NESTED_ENTER && !mv->m->tdp && eptp != n->last_eptp) {
+		n->last_eptp = eptp;
+		if (!RV_FAULT_HIT(faults, NVMX_SKIP_FLUSH_NEW_EPTP))
+			reqs |= 1ull << RV_REQ_BIT_TLB_FLUSH_GUEST;
+	}
 
 	if (!t.vpid12_enabled) {
 		/* Architecturally, the transition flushes VPID 0's linear and
@@ -431,7 +442,6 @@ static void load_guest_state(struct machine_vcpu *mv)
 	struct rv_cpu *c = &mv->cpu;
 	uint32_t entry = (uint32_t)vmcs_get(mv, VMCS12_VM_ENTRY_CONTROLS);
 
-	mv->nvmx.l1_efer = c->efer;
 	c->cr0 = vmcs_get(mv, VMCS12_GUEST_CR0);
 	c->cr3 = vmcs_get(mv, VMCS12_GUEST_CR3);
 	c->cr4 = vmcs_get(mv, VMCS12_GUEST_CR4);
@@ -484,9 +494,9 @@ static void load_host_state(struct machine_vcpu *mv)
 	c->cr0 = vmcs_get(mv, VMCS12_HOST_CR0);
 	c->cr3 = vmcs_get(mv, VMCS12_HOST_CR3);
 	c->cr4 = vmcs_get(mv, VMCS12_HOST_CR4);
-	c->efer = vmcs_get(mv, VMCS12_VM_EXIT_CONTROLS) & RV_EXIT_LOAD_EFER
-			  ? vmcs_get(mv, VMCS12_HOST_IA32_EFER)
-			  : mv->nvmx.l1_efer;
+	/* Without "load EFER" only LME and LMA follow the host's 64-bit mode. */
+	if (vmcs_get(mv, VMCS12_VM_EXIT_CONTROLS) & RV_EXIT_LOAD_EFER)
+		c->efer = vmcs_get(mv, VMCS12_HOST_IA32_EFER);
 	c->efer |= EFER_LME | EFER_LMA;
 	c->gpr[RV_RSP] = vmcs_get(mv, VMCS12_HOST_RSP);
 	c->rip = vmcs_get(mv, VMCS12_HOST_RIP);
@@ -515,10 +525,8 @@ struct exit_info {
 /* A VM exit (or a VM-entry failure, which loads the host state alike). */
 static void vmexit(struct machine_vcpu *mv, const struct exit_info *x)
 {
-	struct rv_nvmx_vcpu *n = &mv->nvmx;
-
-	if (n->guest_mode) {
-		service_local_flushes(mv);
+	if (mv->nested.guest_mode) {
+		rv_machine_nested_service_local(mv);
 		save_guest_state(mv);
 	}
 	vmcs_set(mv, VMCS12_VM_EXIT_REASON, x->reason);
@@ -530,15 +538,15 @@ static void vmexit(struct machine_vcpu *mv, const struct exit_info *x)
 	vmcs_set(mv, VMCS12_VM_EXIT_INSTRUCTION_LEN, x->len);
 	vmcs_set(mv, VMCS12_IDT_VECTORING_INFO_FIELD, 0);
 	load_host_state(mv);
-	if (!n->guest_mode)
+	if (!mv->nested.guest_mode)
 		return; /* an entry that failed: L1 never left */
-	n->guest_mode = false;
-	n->exit_pending = false;
-	n->exits++;
+	mv->nested.guest_mode = false;
+	mv->nested.exit_pending = false;
+	mv->nested.exits++;
 	mv->tag = mv->vpid;
 	if (!mv->m->tdp) /* L1's shadow root, for the CR3 it gets back */
 		rv_make_request(mv->vcpu, RV_REQ_LOAD_MMU_PGD);
-	rv_oracle_switch_ctx(mv, 0);
+	rv_machine_nested_switched(mv, 0);
 	post_transition(mv, RV_NESTED_EXIT);
 }
 
@@ -558,27 +566,29 @@ static void vmentry(struct machine_vcpu *mv, bool launch)
 		vmexit(mv, &x);
 		return;
 	}
-	service_local_flushes(mv);
+	rv_machine_nested_service_local(mv);
 	n->proc = proc;
-	n->ept = proc2 & RV_PROC2_ENABLE_EPT;
-	n->eptp = n->ept ? vmcs_get(mv, VMCS12_EPT_POINTER) : 0;
+	mv->nested.tdp12 = proc2 & RV_PROC2_ENABLE_EPT;
+	mv->nested.root12 = mv->nested.tdp12 ? vmcs_get(mv, VMCS12_EPT_POINTER) : 0;
 	n->vpid12 = (proc2 & RV_PROC2_ENABLE_VPID)
 			    ? (uint16_t)vmcs_get(mv, VMCS12_VIRTUAL_PROCESSOR_ID)
 			    : 0;
 	n->msr_bitmap =
 		(proc & RV_PROC_USE_MSR_BITMAPS) ? vmcs_get(mv, VMCS12_MSR_BITMAP) : UINT64_MAX;
-	if (launch)
-		*launch_state(mv, n->vmcs_ptr) = RV_VMCS12_LAUNCHED;
+	uint32_t *ls = launch_state(mv, n->vmcs_ptr);
+
+	if (launch && ls)
+		*ls = RV_VMCS12_LAUNCHED;
 	load_guest_state(mv);
 	set_intercepts(mv);
-	n->guest_mode = true;
-	n->entries++;
+	mv->nested.guest_mode = true;
+	mv->nested.entries++;
 	{
 		struct rv_nvmx_tag t = { n->vpid12 != 0, n->vpid12, mv->m->tdp };
 
 		mv->tag = rv_nvmx_l2_vpid(&n->tlb, &t, mv->vpid);
 	}
-	rv_oracle_switch_ctx(mv, l2_ctx(n));
+	rv_machine_nested_switched(mv, l2_ctx(mv));
 	post_transition(mv, RV_NESTED_ENTER);
 }
 
@@ -636,22 +646,11 @@ static void exception_exit(struct machine_vcpu *mv)
 	vmexit(mv, &x);
 }
 
-bool rv_machine_nested_wants_exit(const struct machine_vcpu *mv, enum rv_cpu_exit e)
+void rv_machine_nvmx_exit(struct machine_vcpu *mv, enum rv_cpu_exit e)
 {
-	if (e == RV_CPU_EXIT_VIRT)
-		return true;
-	if (!mv->nvmx.guest_mode)
-		return false;
-	return e == RV_CPU_EXIT_EXCEPTION || e == RV_CPU_EXIT_TRIPLE_FAULT ||
-	       (e == RV_CPU_EXIT_RETRY && mv->nvmx.exit_pending);
-}
-
-void rv_machine_nested_exit(struct machine_vcpu *mv, enum rv_cpu_exit e)
-{
-	struct rv_nvmx_vcpu *n = &mv->nvmx;
 	struct exit_info x = { 0 };
 
-	if (!n->guest_mode) { /* L1's VMLAUNCH or VMRESUME passed its checks */
+	if (!mv->nested.guest_mode) { /* L1's VMLAUNCH or VMRESUME passed its checks */
 		if (e == RV_CPU_EXIT_VIRT)
 			vmentry(mv, mv->cpu.virt.insn == RV_VIRT_VMLAUNCH);
 		return;
@@ -668,10 +667,10 @@ void rv_machine_nested_exit(struct machine_vcpu *mv, enum rv_cpu_exit e)
 		vmexit(mv, &x);
 		return;
 	default: /* an EPT violation or misconfiguration */
-		x.reason = n->exit_reason;
-		x.qual = n->exit_qual;
-		x.gpa = n->exit_gpa;
-		x.gla = n->exit_gla;
+		x.reason = mv->nested.exit_reason;
+		x.qual = mv->nested.exit_qual;
+		x.gpa = mv->nested.exit_gpa;
+		x.gla = mv->nested.exit_gla;
 		vmexit(mv, &x);
 		return;
 	}
@@ -714,12 +713,12 @@ static int msr_intercepted(struct machine_vcpu *mv, uint32_t msr, bool write)
 
 int rv_machine_nvmx_msr_access(struct machine_vcpu *mv, uint32_t msr, bool write)
 {
-	if (!mv->nvmx.guest_mode)
+	if (!mv->nested.guest_mode)
 		return 1;
 	return msr_intercepted(mv, msr, write);
 }
 
-void rv_machine_nested_vcpu_free(struct machine_vcpu *mv)
+void rv_machine_nvmx_free(struct machine_vcpu *mv)
 {
 	if (mv->nvmx.vmxon)
 		vmxoff(mv);

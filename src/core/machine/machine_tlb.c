@@ -168,7 +168,7 @@ static _Atomic uint64_t *l2_peek_entry(void *ctx, uint64_t gpa);
 static void walk_ctx(struct machine_vcpu *mv, struct rv_walk_ctx *w, bool mine)
 {
 	const struct rv_cpu *c = &mv->cpu;
-	bool l2 = mv->nvmx.guest_mode;
+	bool l2 = mv->nested.guest_mode;
 
 	*w = (struct rv_walk_ctx){
 		.phys = mine || l2 ? (void *)mv : (void *)mv->m->mem,
@@ -304,7 +304,7 @@ static void invalidate_on_fault(struct machine_vcpu *mv, uint64_t gva)
 	 * the same for the shadow tables when it injects one. */
 	if (mv->tlb)
 		rv_tlb_flush_addr(mv->tlb, mv->tag, rv_machine_pcid(&mv->cpu), gva, false);
-	if (!mv->m->tdp && !mv->nvmx.guest_mode) {
+	if (!mv->m->tdp && !mv->nested.guest_mode) {
 		struct rv_shadow_env env;
 
 		rv_machine_shadow_env(mv, &env);
@@ -342,9 +342,15 @@ static int l2_gpa_translate(struct machine_vcpu *mv, uint64_t gpa, uint64_t gla,
 		return 0;
 	}
 	mv->tdp_walks++;
-	rc = rv_nested_l1_gpa(mv, gpa, &l1gpa, &p12);
-	if (!rc && !(p12 & need[kind]))
+	rc = rv_nested_l1_gpa(mv, gpa, kind, false, &l1gpa, &p12);
+	if (!rc && !(p12 & need[kind])) {
 		rc = -1;
+		/* Nested paging reports a protection fault's error code. */
+		p12 = mv->m->svm
+			      ? RV_PFEC_P | RV_PFEC_U | (kind == RV_ACCESS_WRITE ? RV_PFEC_W : 0) |
+					(kind == RV_ACCESS_FETCH ? RV_PFEC_I : 0)
+			      : p12;
+	}
 	if (rc) {
 		rv_nested_ept_exit(mv, rc, gpa, gla, kind, p12, final);
 		return -2;
@@ -397,7 +403,7 @@ static _Atomic uint64_t *l2_peek_entry(void *ctx, uint64_t gpa)
 	uint64_t l1gpa;
 	unsigned perm;
 
-	if (rv_nested_l1_gpa(mv, gpa, &l1gpa, &perm) || !(perm & RV_TLB_R))
+	if (rv_nested_l1_gpa(mv, gpa, RV_ACCESS_READ, true, &l1gpa, &perm) || !(perm & RV_TLB_R))
 		return NULL;
 	return table_entry(mv->m->mem, l1gpa);
 }
@@ -445,7 +451,7 @@ uint8_t *rv_machine_translate(void *ctx, uint64_t gva, enum rv_access kind, uint
 	unsigned perm;
 	int rc;
 
-	if (mv->nvmx.guest_mode)
+	if (mv->nested.guest_mode)
 		return l2_translate(mv, gva, kind, pf);
 	if (!tdp)
 		rv_machine_write_done(mv);
@@ -563,7 +569,7 @@ static bool cr4_changed(struct machine_vcpu *mv, uint64_t old, uint64_t now_cr4)
 {
 	uint64_t diff = old ^ now_cr4;
 	uint64_t guest_owned = mv->m->tdp && !mv->m->svm ? CR4_PGE : 0;
-	bool intercepted = (diff & ~guest_owned) && !mv->nvmx.guest_mode;
+	bool intercepted = (diff & ~guest_owned) && !mv->nested.guest_mode;
 	bool all = (diff & CR4_PGE) || ((old & CR4_PCIDE) && !(now_cr4 & CR4_PCIDE));
 	bool current = (diff & CR4_PAE) || ((now_cr4 & CR4_SMEP) && !(old & CR4_SMEP));
 	uint16_t pcid = rv_machine_pcid(&mv->cpu);
@@ -604,7 +610,7 @@ bool rv_machine_tlb_event(void *ctx, struct rv_cpu *c, enum rv_tlb_event ev, uin
 	struct machine_vcpu *mv = ctx;
 	/* L2 has no shadow tables of its own: its invalidations act on the
 	 * TLB as the hardware's do, and L0 intercepts none of them. */
-	bool tdp = mv->m->tdp || mv->nvmx.guest_mode;
+	bool tdp = mv->m->tdp || mv->nested.guest_mode;
 	uint16_t p = (uint16_t)(pcid & 0xfff);
 
 	if (!mv->tlb)
@@ -662,7 +668,8 @@ void rv_machine_mmu_sync(struct rv_vcpu *v)
 {
 	struct machine_vcpu *mv = v->backend_data;
 
-	if (!mv->m->tdp)
+	/* L2 has no shadow tables; L1's are synced by L1's own flushes. */
+	if (!mv->m->tdp && !mv->nested.guest_mode)
 		shadow_sync(mv);
 }
 
@@ -671,7 +678,7 @@ void rv_machine_load_mmu_pgd(struct rv_vcpu *v)
 	struct machine_vcpu *mv = v->backend_data;
 
 	/* L1's root: in L2, CR3 is L2's (the VM exit asks again). */
-	if (!mv->m->tdp && !mv->nvmx.guest_mode)
+	if (!mv->m->tdp && !mv->nested.guest_mode)
 		rv_shadow_load_root(&mv->shadow, mv->cpu.cr3);
 }
 

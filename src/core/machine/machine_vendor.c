@@ -146,8 +146,9 @@ uint64_t rv_machine_tag_root(const struct machine_vcpu *mv)
 {
 	if (!mv->m->tdp)
 		return 0;
-	if (mv->nvmx.guest_mode)
-		return mv->nvmx.ept ? rv_nested_ept_root(mv->nvmx.eptp) : RV_NESTED_PLAIN_ROOT;
+	if (mv->nested.guest_mode && !mv->m->svm)
+		return mv->nested.tdp12 ? rv_nested_ept_root(mv->nested.root12)
+					: RV_NESTED_PLAIN_ROOT;
 	if (mv->m->svm)
 		return RV_TDP_TABLE_HPA * 2 + ((uint64_t)mv->tag << 12);
 	return rv_tdp_root(mv->m->tdp_tables);

@@ -63,6 +63,8 @@ static bool covers_nested(const struct rv_inval *i, const struct rv_tlb_info *e,
 	bool l2 = ectx & RV_CTX_L2;
 
 	switch (i->kind) {
+	case RV_INVAL_ALL_CONTEXTS:
+		return true;
 	case RV_INVAL_VPID0:
 		return !l2 || !vpid;
 	case RV_INVAL_VPID_ALL:
@@ -133,16 +135,17 @@ static const char *const inval_names[] = {
 	[RV_INVAL_ALL_PCID] = "a CR4 change",
 	[RV_INVAL_HV_LIST] = "a Hyper-V list flush",
 	[RV_INVAL_HV_SPACE] = "a Hyper-V space flush",
-	[RV_INVAL_VPID_ADDR] = "L1's INVVPID 0",
-	[RV_INVAL_VPID] = "L1's INVVPID 1",
+	[RV_INVAL_VPID_ADDR] = "L1's INVVPID 0 or INVLPGA",
+	[RV_INVAL_VPID] = "L1's INVVPID 1 or TLB_CONTROL 3",
 	[RV_INVAL_VPID_ALL] = "L1's INVVPID 2",
-	[RV_INVAL_VPID_NONGLOBAL] = "L1's INVVPID 3",
+	[RV_INVAL_VPID_NONGLOBAL] = "L1's INVVPID 3 or TLB_CONTROL 7",
 	[RV_INVAL_EPT] = "L1's INVEPT 1",
 	[RV_INVAL_EPT_ALL] = "L1's INVEPT 2",
 	[RV_INVAL_VPID0] = "a nested transition with VPID off",
+	[RV_INVAL_ALL_CONTEXTS] = "TLB_CONTROL 1 (every ASID)",
 };
 
-/* "L1", or "L2 (VPID 3, EPTP 0x5000)". */
+/* "L1", or "L2 (VPID 3, EPTP 0x5000)" (on SVM the VPID is vmcb12's ASID). */
 static void ctx_name(uint64_t ctx, char *buf, size_t len)
 {
 	if (!(ctx & RV_CTX_L2))
@@ -227,8 +230,9 @@ void rv_oracle_check(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_
 	unsigned nested_perm = RV_TLB_R | RV_TLB_W;
 
 	/* In L2 the page tables give L2's address: EPT12 has the last word. */
-	if (ok && mv->nvmx.guest_mode)
-		ok = rv_nested_l1_gpa(mv, fresh.gpa, &gpa, &nested_perm) == 0 &&
+	if (ok && mv->nested.guest_mode)
+		ok = rv_nested_l1_gpa(mv, fresh.gpa, RV_ACCESS_READ, true, &gpa, &nested_perm) ==
+			     0 &&
 		     (nested_perm & RV_TLB_R);
 	uint32_t frame = ok ? rv_gpa_frame(mv->m->mem, gpa) : RV_NO_FRAME;
 	bool writable = fresh.writable && (nested_perm & RV_TLB_W);

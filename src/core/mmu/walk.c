@@ -75,6 +75,10 @@ static bool set_accessed_dirty(const struct rv_walk_ctx *c, const struct rv_walk
 			want |= RV_PTE_D;
 		if (want == w->entry[k])
 			continue;
+		/* Gone since the walk read it (its page moved, or a nested
+		 * guest's EPT12 changed): walk again, which will say why. */
+		if (!p || p == &rv_walk_retry_entry)
+			return false;
 		uint64_t seen = w->entry[k];
 
 		if (!atomic_compare_exchange_strong(p, &seen, want))
