@@ -104,4 +104,37 @@ snip_sti_window:
 	out %al, $0xf4
 snip_sti_end:
 
+
+	/* VMX instructions for a machine hook: VMREAD to a register and to
+	 * memory, VMWRITE, VMPTRST, INVEPT, then VMLAUNCH (which the hook
+	 * turns into an exit). Flags after each VMX outcome go to data. */
+	.globl snip_vmx, snip_vmx_end, snip_vmx_launch
+snip_vmx:
+	mov $0x4002, %rcx
+	vmread %rcx, %rax
+	mov %rax, 0x8000
+	pushfq
+	pop %rbx
+	mov %rbx, 0x8008
+	mov $0x7777, %rdx
+	vmwrite %rdx, %rcx
+	pushfq
+	pop %rbx
+	mov %rbx, 0x8010
+	vmptrst 0x8018
+	mov $2, %rax
+	invept 0x8020, %rax
+	vmread %rcx, 0x8030
+snip_vmx_launch:
+	vmlaunch
+	out %al, $0xf4
+snip_vmx_end:
+
+	/* CPUID, for an intercept. */
+	.globl snip_cpuid, snip_cpuid_end
+snip_cpuid:
+	cpuid
+	out %al, $0xf4
+snip_cpuid_end:
+
 	.section .note.GNU-stack, "", @progbits

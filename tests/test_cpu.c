@@ -27,6 +27,7 @@ extern const uint8_t handler_iret[], handler_iret_end[], snip_smc[], snip_smc_en
 extern const uint8_t snip_lock[], snip_lock_end[], snip_spin[], snip_spin_end[];
 extern const uint8_t snip_sse[], snip_sse_end[], snip_sti[], snip_sti_end[], snip_sti_window[];
 extern const uint8_t snip_de_div[], snip_pf_store[];
+extern const uint8_t snip_vmx[], snip_vmx_end[], snip_vmx_launch[], snip_cpuid[], snip_cpuid_end[];
 
 #define DIV_OFFSET ((uint64_t)(snip_de_div - snip_de))
 
@@ -387,6 +388,91 @@ START_TEST(sti_opens_the_window_after_one_instruction_and_interrupts_deliver)
 }
 END_TEST
 
+/* A machine that answers VMX instructions: what it was asked, in order. */
+static struct rv_virt_op virt_seen[8];
+static unsigned virt_count;
+
+static enum rv_virt_result fake_virt(void *ctx, struct rv_cpu *c, struct rv_virt_op *op)
+{
+	(void)ctx, (void)c;
+	virt_seen[virt_count++ % 8] = *op;
+	switch (op->insn) {
+	case RV_VIRT_VMREAD:
+		op->out = 0xabcd;
+		return RV_VIRT_SUCCEED;
+	case RV_VIRT_VMWRITE:
+		return RV_VIRT_FAIL_VALID;
+	case RV_VIRT_VMPTRST:
+		op->out = 0x5000;
+		return RV_VIRT_SUCCEED;
+	case RV_VIRT_VMLAUNCH:
+		return RV_VIRT_EXIT;
+	default:
+		return RV_VIRT_SUCCEED;
+	}
+}
+
+/* The CPU reads and writes the operands (registers and memory), sets the
+ * flags of VMsucceed and VMfailValid, and stops unretired at an exit. */
+START_TEST(vmx_instructions_reach_the_machine_with_their_operands)
+{
+	put(CODE, snip_vmx, snip_vmx_end);
+	memcpy(mem + DATA + 0x20, (uint64_t[]){ 0x1234506eull, 0 }, 16);
+	cpu.sys.virt = fake_virt;
+	virt_count = 0;
+	ck_assert_int_eq(rv_cpu_run(&cpu, NULL, 100), RV_CPU_EXIT_VIRT);
+	ck_assert_uint_eq(cpu.rip, CODE + (uint64_t)(snip_vmx_launch - snip_vmx));
+	ck_assert_uint_eq(cpu.virt.insn, RV_VIRT_VMLAUNCH);
+	ck_assert_uint_eq(cpu.virt.len, 3);
+	ck_assert_uint_eq(virt_count, 6);
+	ck_assert_uint_eq(virt_seen[0].insn, RV_VIRT_VMREAD);
+	ck_assert_uint_eq(virt_seen[0].field, 0x4002);
+	ck_assert_uint_eq(q(DATA), 0xabcd);
+	ck_assert_uint_eq(q(DATA + 8) & (RV_FLAG_CF | RV_FLAG_ZF), 0);
+	ck_assert_uint_eq(virt_seen[1].insn, RV_VIRT_VMWRITE);
+	ck_assert_uint_eq(virt_seen[1].operand, 0x7777);
+	ck_assert_uint_eq(q(DATA + 16) & (RV_FLAG_CF | RV_FLAG_ZF), RV_FLAG_ZF);
+	ck_assert_uint_eq(q(DATA + 0x18), 0x5000);
+	ck_assert_uint_eq(virt_seen[3].insn, RV_VIRT_INVEPT);
+	ck_assert_uint_eq(virt_seen[3].operand, 2);
+	ck_assert_uint_eq(virt_seen[3].desc[0], 0x1234506e);
+	ck_assert_uint_eq(q(DATA + 0x30), 0xabcd); /* VMREAD to memory */
+}
+END_TEST
+
+/* Without a machine that offers VMX, the instructions are #UD. */
+START_TEST(vmx_instructions_are_ud_without_the_hook)
+{
+	put(CODE, snip_vmx, snip_vmx_end);
+	cpu.exit_on_exception = true;
+	ck_assert_int_eq(rv_cpu_run(&cpu, NULL, 100), RV_CPU_EXIT_EXCEPTION);
+	ck_assert_int_eq(cpu.exc.vector, RV_EXC_UD);
+	ck_assert_uint_eq(cpu.rip, CODE + 7); /* mov $0x4002,%rcx is 7 bytes */
+}
+END_TEST
+
+/* A nested guest's intercepted instruction stops the run before it retires;
+ * an intercepted #PF leaves CR2 alone. */
+START_TEST(an_intercept_stops_the_run_unretired)
+{
+	put(CODE, snip_cpuid, snip_cpuid_end);
+	cpu.intercepts = RV_ICPT_CPUID;
+	ck_assert_int_eq(rv_cpu_run(&cpu, NULL, 100), RV_CPU_EXIT_VIRT);
+	ck_assert_uint_eq(cpu.rip, CODE);
+	ck_assert_uint_eq(cpu.virt.insn, RV_VIRT_CPUID);
+	ck_assert_uint_eq(cpu.virt.len, 2);
+	ck_assert_uint_eq(cpu.instructions, 0);
+	put(CODE, snip_pf, snip_pf_end);
+	cpu.intercepts = 0;
+	cpu.exc_intercepts = 1u << RV_EXC_PF;
+	cpu.cr2 = 0x77;
+	ck_assert_int_eq(rv_cpu_run(&cpu, NULL, 100), RV_CPU_EXIT_EXCEPTION);
+	ck_assert_int_eq(cpu.exc.vector, RV_EXC_PF);
+	ck_assert_uint_eq(cpu.exc.addr, 0x400008);
+	ck_assert_uint_eq(cpu.cr2, 0x77);
+}
+END_TEST
+
 static Suite *cpu_suite(void)
 {
 	Suite *s = suite_create("cpu");
@@ -396,6 +482,9 @@ static Suite *cpu_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, divide_error_is_delivered_with_its_frame);
 	tcase_add_test(tc, page_fault_pushes_its_error_code_and_sets_cr2);
+	tcase_add_test(tc, vmx_instructions_reach_the_machine_with_their_operands);
+	tcase_add_test(tc, vmx_instructions_are_ud_without_the_hook);
+	tcase_add_test(tc, an_intercept_stops_the_run_unretired);
 	tcase_add_test(tc, fault_delivering_a_page_fault_becomes_a_double_fault);
 	tcase_add_test(tc, exception_with_no_idt_is_a_triple_fault);
 	tcase_add_test(tc, int_n_and_iretq_round_trip_and_int3_is_a_trap);

@@ -202,6 +202,7 @@ struct rv_cpu_exception {
 	int vector;
 	uint32_t error_code;
 	bool has_error_code;
+	uint64_t addr; /* #PF: the linear address */
 };
 
 struct rv_icache;

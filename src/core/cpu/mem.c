@@ -43,8 +43,14 @@ int rv_page_fault(struct rv_exec *x, uint64_t gva, uint32_t pf)
 		x->cpu->mmu_retry = true;
 		return OP_FAULT;
 	}
-	x->cpu->cr2 = gva;
-	return rv_raise(x, RV_EXC_PF, pf, true);
+	/* A #PF that exits to a nested guest's hypervisor leaves CR2 alone
+	 * (SDM vol. 3C §28.1; APM vol. 2 §15.12): the address goes with the
+	 * exit instead. */
+	if (!(x->cpu->exc_intercepts & (1u << RV_EXC_PF)))
+		x->cpu->cr2 = gva;
+	rv_raise(x, RV_EXC_PF, pf, true);
+	x->cpu->exc.addr = gva;
+	return OP_FAULT;
 }
 
 /* Translate one page's part of an access, raising #PF (or #GP for a

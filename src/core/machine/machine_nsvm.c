@@ -445,7 +445,7 @@ void rv_machine_nsvm_exit(struct machine_vcpu *mv, enum rv_cpu_exit e)
 		return;
 	case RV_CPU_EXIT_EXCEPTION:
 		vmexit(mv, SVM_EXIT_EXCP_BASE + (uint64_t)x->vector, x->error_code,
-		       x->vector == RV_EXC_PF ? mv->cpu.cr2 : 0);
+		       x->vector == RV_EXC_PF ? x->addr : 0);
 		return;
 	case RV_CPU_EXIT_TRIPLE_FAULT:
 		vmexit(mv, SVM_EXIT_SHUTDOWN, 0, 0);

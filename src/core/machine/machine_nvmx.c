@@ -176,7 +176,7 @@ static enum rv_virt_result field_of(struct machine_vcpu *mv, uint64_t encoding,
 
 static enum rv_virt_result vmread(struct machine_vcpu *mv, struct rv_virt_op *op)
 {
-	enum rv_vmcs12_field f;
+	enum rv_vmcs12_field f = VMCS12_VIRTUAL_PROCESSOR_ID;
 	enum rv_virt_result r = field_of(mv, op->field, &f);
 
 	if (r == RV_VIRT_SUCCEED)
@@ -186,7 +186,7 @@ static enum rv_virt_result vmread(struct machine_vcpu *mv, struct rv_virt_op *op
 
 static enum rv_virt_result vmwrite(struct machine_vcpu *mv, const struct rv_virt_op *op)
 {
-	enum rv_vmcs12_field f;
+	enum rv_vmcs12_field f = VMCS12_VIRTUAL_PROCESSOR_ID;
 	enum rv_virt_result r = field_of(mv, op->field, &f);
 
 	if (r != RV_VIRT_SUCCEED)
@@ -640,7 +640,7 @@ static void exception_exit(struct machine_vcpu *mv)
 		.intr_info = (uint32_t)e->vector | type << 8 | (e->has_error_code ? 1u << 11 : 0) |
 			     1u << 31,
 		.intr_error = e->error_code,
-		.qual = e->vector == RV_EXC_PF ? mv->cpu.cr2 : 0,
+		.qual = e->vector == RV_EXC_PF ? e->addr : 0,
 	};
 
 	vmexit(mv, &x);
