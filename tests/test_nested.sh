@@ -9,8 +9,9 @@
 # RV_NESTED_SHOOT_VCPUS replace "2 4", both executors and 8; RV_NESTED_QUICK=1
 # leaves out the breaking rows (single-threaded, deterministic).
 # Usage: test_nested.sh REQVISOR NVMX.elf NVMX_SHOOTDOWN.elf NSVM.elf NSVM_SHOOTDOWN.elf
+#        NSVM_HV_TLBFLUSH.elf
 set -u
-rv=$1 nvmx=$2 shoot=$3 nsvm=$4 sshoot=$5
+rv=$1 nvmx=$2 shoot=$3 nsvm=$4 sshoot=$5 shvf=$6
 . "$(dirname "$0")/guest_run.sh"
 extra=(--nested)
 
@@ -64,6 +65,20 @@ for tdp in on off; do
 		run 3 "$nsvm" --tdp "$tdp" --vcpus 2 --executor deterministic \
 			--nsvm-flush conditional --fault "$f=1"
 	done
+done
+
+# Hyper-V direct flush for L2 (SVM): hv-tlbflush as L2, its flush
+# hypercalls handled by L0 with the L2 FIFOs; skipping the drain is caught.
+extra=(--nested --vendor svm --hyperv)
+for tdp in on off; do
+	for e in $executors; do
+		run 0 "$shvf" --tdp "$tdp" --vcpus 4 --executor "$e" --seed 2
+	done
+	run 0 "$shvf" --tdp "$tdp" --vcpus 4 --nsvm-flush conditional \
+		--fault fifo.overflow=0.3,vcpu.migrate=0.01
+	[ -n "${RV_NESTED_QUICK:-}" ] && continue
+	run 3 "$shvf" --tdp "$tdp" --vcpus 4 --executor deterministic --seed 1 \
+		--fault hv.skip_fifo_drain=1
 done
 
 extra=()

@@ -63,14 +63,18 @@ for e in $executors; do
 	run 3 "$shootdown" --vendor vmx --tdp off --vpids 1 --vcpus 8 --executor "$e" --seed 1 \
 		--fault vmx.skip_vpid0_flush=1
 done
-det 3 "$shootdown" --vendor vmx --vcpus 8 --topology 2x1 --executor deterministic --seed 1 \
-	--fault vmx.invept_keep_combined=1,hostmem.migrate=0.01
-det 3 "$shootdown" --vendor vmx --vcpus 8 --topology 2x1 --executor deterministic --seed 1 \
-	--fault flush.remote_no_wait=1,hostmem.migrate=0.01
-# The host violation report names the freed frame.
-if ! grep -q "host violation: vCPU [0-9]* on pCPU [0-9]* used a translation of 0x[0-9a-f]* to host frame" <<<"$out"; then
-	echo "FAIL: the host violation report lacks its parts"
-	fails=$((fails + 1))
-fi
+case " $executors " in
+*" deterministic "*)
+	run 3 "$shootdown" --vendor vmx --vcpus 8 --topology 2x1 --executor deterministic --seed 1 \
+		--fault vmx.invept_keep_combined=1,hostmem.migrate=0.01
+	run 3 "$shootdown" --vendor vmx --vcpus 8 --topology 2x1 --executor deterministic --seed 1 \
+		--fault flush.remote_no_wait=1,hostmem.migrate=0.01
+	# The host violation report names the freed frame.
+	if ! grep -q "host violation: vCPU [0-9]* on pCPU [0-9]* used a translation of 0x[0-9a-f]* to host frame" <<<"$out"; then
+		echo "FAIL: the host violation report lacks its parts"
+		fails=$((fails + 1))
+	fi
+	;;
+esac
 echo "vendors: $passes passed, $fails failed"
 [ "$fails" -eq 0 ]

@@ -72,6 +72,11 @@ struct rv_svm_l2_config {
 	u32 misc1;
 	u32 exception_bitmap;
 	u64 msrpm; /* 0: a map passing every MSR through (with MSR_PROT off) */
+	/* Hyper-V direct flush: L0 handles L2's flush hypercalls for the L2s
+	 * of VM @hv_vm_id; L2's VP index is @hv_vp_id. */
+	bool hv_direct_flush;
+	u32 hv_vp_id;
+	u64 hv_vm_id;
 };
 
 bool rv_svm_available(void);

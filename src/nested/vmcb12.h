@@ -23,6 +23,12 @@
 #define VMCB_EVENTINJ	     0x0a8
 #define VMCB_NCR3	     0x0b0
 #define VMCB_NRIP	     0x0c8
+/* The Hyper-V enlightenments (TLFS, nested virtualization on AMD): bit 0
+ * of the control word lets L0 handle L2's flush hypercalls itself. */
+#define VMCB_HV_CONTROL	     0x3e0 /* u32 */
+#define VMCB_HV_VP_ID	     0x3e4 /* u32 */
+#define VMCB_HV_VM_ID	     0x3e8 /* u64 */
+#define VMCB_HV_DIRECT_FLUSH 1u
 
 /* State save area: segments are 16 bytes (selector, attributes, limit,
  * base at +8). */

@@ -81,14 +81,17 @@ int rv_machine_hv_rdmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t *v)
 	struct rv_machine *m = mv->m;
 
 	switch (msr) {
+		uint32_t vp;
 	case HV_MSR_GUEST_OS_ID:
 		*v = atomic_load(&m->hv_guest_os_id);
 		return 0;
 	case HV_MSR_HYPERCALL:
 		*v = atomic_load(&m->hv_hypercall);
 		return 0;
-	case HV_MSR_VP_INDEX:
-		*v = mv->vcpu->index;
+	case HV_MSR_VP_INDEX: /* an L2 with direct flush: its own (vmcb12) */
+		if (!rv_machine_nsvm_hv_direct(mv, &vp))
+			vp = mv->vcpu->index;
+		*v = vp;
 		return 0;
 	default:
 		return 1; /* not ours */
@@ -136,18 +139,40 @@ int rv_machine_hv_wrmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t v)
 	}
 }
 
+/* An L2 caller's input address is L2's: through nested paging first. */
+static int input_gpa(struct machine_vcpu *mv, uint64_t gpa, uint64_t *out)
+{
+	unsigned perm;
+
+	if (!mv->nested.guest_mode) {
+		*out = gpa;
+		return 0;
+	}
+	if (rv_nested_l1_gpa(mv, gpa, RV_ACCESS_READ, true, out, &perm) || !(perm & RV_TLB_R))
+		return -1;
+	return 0;
+}
+
 /* The input through the memslots, a relaxed load a byte (other vCPUs may
  * write it meanwhile: the guest's business, not a host data race). */
 static int read_guest(void *ctx, uint64_t gpa, void *dst, size_t len)
 {
 	struct machine_vcpu *mv = ctx;
 	struct rv_guest_mem *mem = mv->m->mem;
+	uint64_t page = 1, base = 0; /* the last page translated */
 	uint8_t *d = dst;
 
-	if (gpa >= rv_guest_mem_size(mem) || len > rv_guest_mem_size(mem) - gpa)
-		return -1;
 	for (size_t i = 0; i < len; i++) {
-		uint64_t a = gpa + i;
+		uint64_t a;
+
+		if (((gpa + i) & ~4095ull) != page) {
+			page = (gpa + i) & ~4095ull;
+			if (input_gpa(mv, page, &base))
+				return -1;
+		}
+		a = base + ((gpa + i) & 4095);
+		if (a >= rv_guest_mem_size(mem))
+			return -1;
 
 		if (rv_gpa_frame(mem, a) == RV_NO_FRAME) {
 			mv->hv_retry = true; /* the page is being moved */
@@ -208,6 +233,8 @@ void rv_machine_hypercall(struct machine_vcpu *mv)
 		c->gpr[RV_RAX] = rv_hv_result(status, 0);
 		return;
 	}
+	if (mv->nested.guest_mode) /* L2's VP indexes, in the caller's L2 VM */
+		rv_machine_nsvm_hv_targets(mv, &f.targets);
 	mv->hv_calls++;
 	mv->hv_overflows += rv_hv_flush_post(mv->vcpu, &f);
 	c->gpr[RV_RAX] = rv_hv_result(RV_HV_STATUS_SUCCESS, f.reps);

@@ -94,7 +94,9 @@ struct rv_nvmx_vcpu {
 	uint32_t proc;
 	uint64_t msr_bitmap;
 };
-#define RV_NVMX_NO_VMCS UINT64_MAX
+#define RV_NVMX_NO_VMCS	       UINT64_MAX
+#define RV_NSVM_HV_VALID       (1ull << 63)
+#define RV_NSVM_HV_KEY(vm, vp) ((uint64_t)(uint32_t)(vm) << 32 | (uint32_t)(vp) | RV_NSVM_HV_VALID)
 
 /* Nested SVM state of a vCPU (machine_nsvm.c). */
 struct rv_nsvm_vcpu {
@@ -107,6 +109,9 @@ struct rv_nsvm_vcpu {
 	struct rv_nsvm_tlb tlb;
 	/* L0's ASID of the mode that does not run: L2's while L1 runs. */
 	struct rv_asid_vcpu other_asid;
+	/* Hyper-V direct flush for L2 (vmcb12's enlightenments), published for
+	 * other vCPUs' flush hypercalls: RV_NSVM_HV_KEY(vm, vp) | valid, or 0. */
+	_Atomic uint64_t hv_l2_key;
 	/* L1's state at VMRUN: the host save area. */
 	struct {
 		uint64_t cr0, cr3, cr4, efer, rflags, rip, rsp, rax, gdt, idt, fs, gs;
@@ -289,6 +294,10 @@ void rv_machine_nvmx_free(struct machine_vcpu *mv);
 int rv_machine_nsvm_rdmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t *v);
 int rv_machine_nsvm_wrmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t v);
 int rv_machine_nsvm_msr_access(struct machine_vcpu *mv, uint32_t msr, bool write);
+/* Whether L2 on this vCPU runs with Hyper-V direct flush (its VP index, in
+ * *vp), and the vCPUs of the same L2 VM a set of L2 VP indexes names. */
+bool rv_machine_nsvm_hv_direct(const struct machine_vcpu *mv, uint32_t *vp);
+void rv_machine_nsvm_hv_targets(const struct machine_vcpu *mv, struct rv_vcpu_mask *targets);
 /* Both: services the pending local flushes of the context being left
  * (fault point nvmx.skip_local_flush removes it). */
 void rv_machine_nested_service_local(struct machine_vcpu *mv);

@@ -10,6 +10,7 @@
 
 #include "machine_impl.h"
 #include "nested/vmcb12.h"
+#include "reqvisor/mask.h"
 #include "reqvisor/request.h"
 #include "vm_impl.h"
 
@@ -329,6 +330,12 @@ static void vmrun(struct machine_vcpu *mv)
 	mv->nsvm.intercept1 = (uint32_t)get(mv, VMCB_INTERCEPT_MISC1, 4);
 	mv->nsvm.intercept2 = (uint32_t)get(mv, VMCB_INTERCEPT_MISC2, 4);
 	mv->nsvm.msrpm = get(mv, VMCB_MSRPM_BASE, 8) & ~4095ull;
+	atomic_store_explicit(
+		&mv->nsvm.hv_l2_key,
+		get(mv, VMCB_HV_CONTROL, 4) & VMCB_HV_DIRECT_FLUSH
+			? RV_NSVM_HV_KEY(get(mv, VMCB_HV_VM_ID, 8), get(mv, VMCB_HV_VP_ID, 4))
+			: 0,
+		memory_order_release);
 	mv->nested.tdp12 = get(mv, VMCB_NP_ENABLE, 8) & 1;
 	mv->nested.root12 = mv->nested.tdp12 ? get(mv, VMCB_NCR3, 8) & ~4095ull : 0;
 	load_segment_state(c, mv);
@@ -410,6 +417,54 @@ static const uint16_t insn_exit_code[] = {
 	[RV_VIRT_WRMSR] = SVM_EXIT_MSR,	  [RV_VIRT_INVLPG] = SVM_EXIT_INVLPG,
 };
 
+bool rv_machine_nsvm_hv_direct(const struct machine_vcpu *mv, uint32_t *vp)
+{
+	uint64_t key = atomic_load_explicit(&mv->nsvm.hv_l2_key, memory_order_relaxed);
+
+	if (!mv->m->svm || !mv->nested.guest_mode || !key)
+		return false;
+	*vp = (uint32_t)key;
+	return true;
+}
+
+/* The L2 VP indexes of a flush call, made vCPUs: those whose L2 runs (or
+ * last ran) in the caller's L2 VM with one of those VP indexes. */
+void rv_machine_nsvm_hv_targets(const struct machine_vcpu *mv, struct rv_vcpu_mask *targets)
+{
+	struct rv_vm *vm = mv->vcpu->vm;
+	uint32_t n = rv_vm_nr_vcpus(vm);
+	uint64_t mine = atomic_load_explicit(&mv->nsvm.hv_l2_key, memory_order_relaxed);
+	struct rv_vcpu_mask vps = *targets;
+
+	rv_mask_zero(targets);
+	for (uint32_t i = 0; i < n; i++) {
+		struct rv_vcpu *v = rv_vm_vcpu(vm, i);
+		const struct machine_vcpu *t = v ? v->backend_data : NULL;
+		uint64_t key =
+			t ? atomic_load_explicit(&t->nsvm.hv_l2_key, memory_order_acquire) : 0;
+
+		if (key && key >> 32 == mine >> 32 && (uint32_t)key < n &&
+		    rv_mask_test(&vps, (uint32_t)key))
+			rv_mask_set(targets, i);
+	}
+}
+
+/* L2's flush hypercall with direct flush on: L0's, not an exit to L1
+ * (the TLFS's nested enlightenment; KVM's nested_svm_l2_tlb_flush). */
+static bool l2_direct_flush(struct machine_vcpu *mv)
+{
+	uint16_t code = (uint16_t)mv->cpu.gpr[RV_RCX];
+	uint32_t vp;
+
+	if (!mv->m->cfg.hyperv || !rv_machine_nsvm_hv_direct(mv, &vp) ||
+	    (code != 0x2 && code != 0x3 && code != 0x13 && code != 0x14))
+		return false;
+	mv->cpu.rip += mv->cpu.virt.len; /* retired; a retry steps back */
+	mv->cpu.instructions++;
+	rv_machine_hypercall(mv);
+	return true;
+}
+
 /* An intercepted instruction: EXITINFO1 as APM vol. 2 §15.10-15.13 says
  * (IOIO: direction, size, port; MSR: 1 for WRMSR; INVLPG: the address). */
 static void instruction_exit(struct machine_vcpu *mv)
@@ -441,6 +496,8 @@ void rv_machine_nsvm_exit(struct machine_vcpu *mv, enum rv_cpu_exit e)
 	}
 	switch (e) {
 	case RV_CPU_EXIT_VIRT:
+		if (mv->cpu.virt.insn == RV_VIRT_VMCALL && l2_direct_flush(mv))
+			return;
 		instruction_exit(mv);
 		return;
 	case RV_CPU_EXIT_EXCEPTION:
