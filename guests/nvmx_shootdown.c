@@ -15,22 +15,11 @@
 
 static u64 ept_of_all;
 
-static void l2_entry(void)
-{
-	unsigned cpu = rv_cpu_id();
-
-	rv_vmx_l2_done((u64)shootdown_main(cpu, rv_ncpus));
-}
-
 int rv_main(unsigned cpu, unsigned ncpus);
 int rv_main(unsigned cpu, unsigned ncpus)
 {
 	static struct rv_barrier ready;
-	struct rv_vmx_l2 l2 = { 0 };
-	struct rv_vmx_l2_config cfg = {
-		.entry = l2_entry,
-		.vpid = cpu % 4 < 2 ? (u16)(1 + cpu % 2) : 0,
-	};
+	struct rv_vmx_l2_config cfg = { .vpid = cpu % 4 < 2 ? (u16)(1 + cpu % 2) : 0 };
 
 	(void)ncpus;
 	rv_vmx_on();
@@ -39,6 +28,5 @@ int rv_main(unsigned cpu, unsigned ncpus)
 	rv_barrier_wait(&ready);
 	if (cpu % 2 == 0)
 		cfg.eptp = ept_of_all;
-	rv_vmx_l2_init(&l2, &cfg);
-	return (int)rv_vmx_l2_run(&l2);
+	return rv_vmx_run_as_l2(shootdown_main, &cfg);
 }

@@ -113,6 +113,10 @@ static inline u64 rv_svm_call(u64 code, u64 arg)
 
 void rv_svm_l2_done(u64 status) __attribute__((noreturn));
 
+/* Run a workload's main (@fn, called with the vCPU index and count) as L2
+ * with @cfg (its entry is filled here); returns what @fn returned. */
+int rv_svm_run_as_l2(int (*fn)(unsigned cpu, unsigned ncpus), struct rv_svm_l2_config *cfg);
+
 /* INVLPGA of @va in @asid. */
 static inline void rv_invlpga(u64 va, u32 asid)
 {

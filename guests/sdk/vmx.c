@@ -276,6 +276,23 @@ void rv_vmx_l2_done(u64 status)
 	rv_fail(RV_EXIT_NESTED, "L2 was resumed after it finished");
 }
 
+static int (*l2_main)(unsigned cpu, unsigned ncpus);
+
+static void l2_main_entry(void)
+{
+	rv_vmx_l2_done((u64)l2_main(rv_cpu_id(), rv_ncpus));
+}
+
+int rv_vmx_run_as_l2(int (*fn)(unsigned cpu, unsigned ncpus), struct rv_vmx_l2_config *cfg)
+{
+	struct rv_vmx_l2 l2 = { 0 };
+
+	l2_main = fn;
+	cfg->entry = l2_main_entry;
+	rv_vmx_l2_init(&l2, cfg);
+	return (int)rv_vmx_l2_run(&l2);
+}
+
 /* ---- EPT ---- */
 
 u64 *rv_ept_pte(u64 eptp, u64 gpa)

@@ -108,6 +108,10 @@ static inline u64 rv_vmx_call(u64 code, u64 arg)
 /* In L2: the end (VMCALL 0 with the status). */
 void rv_vmx_l2_done(u64 status) __attribute__((noreturn));
 
+/* Run a workload's main (@fn, called with the vCPU index and count) as L2
+ * with @cfg (its entry is filled here); returns what @fn returned. */
+int rv_vmx_run_as_l2(int (*fn)(unsigned cpu, unsigned ncpus), struct rv_vmx_l2_config *cfg);
+
 /* VMREAD/VMWRITE; each fails the guest (RV_EXIT_NESTED) when the CPU says
  * VMfail. The _raw forms return the flags' verdict: 0 success, 1
  * VMfailInvalid, 2 VMfailValid. */
