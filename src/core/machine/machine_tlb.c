@@ -314,11 +314,11 @@ static void invalidate_on_fault(struct machine_vcpu *mv, uint64_t gva)
 	rv_oracle_log(mv, RV_INVAL_ADDR, gva, rv_machine_pcid(&mv->cpu));
 }
 
-/* ---- L2 under nested VMX ---- */
+/* ---- L2 of a nested guest (VMX or SVM) ---- */
 
 /*
  * An L2 guest-physical address to a host-physical one: a guest-physical
- * entry of L2's root (EPT02, with TDP in L0), or EPT12 then L1's second
+ * entry of L2's root (EPT02 or the ASID's, with TDP in L0), or EPT12/nCR3 then L1's second
  * stage. 0; -1 outside RAM; -2 exit and retry (a page being moved, or a VM
  * exit to L1 is now pending).
  */
