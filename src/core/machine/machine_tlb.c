@@ -103,9 +103,13 @@ static void cache_guest_physical(struct machine_vcpu *mv, struct rv_tlb_tag tag,
 	rv_tlb_insert(mv->tlb, RV_TLB_GUEST_PHYSICAL, tag, gpa, &f);
 }
 
-/* The host address of a paging-structure entry at host-physical @hpa. */
-static _Atomic uint64_t *host_entry(struct machine_vcpu *mv, uint64_t hpa)
+/* What a walk reads for a paging-structure entry whose translation gave
+ * @rc (the codes of tdp_translate) and @hpa: the host address, "exit and
+ * retry", or nothing (outside RAM). */
+static _Atomic uint64_t *table_entry_at(struct machine_vcpu *mv, int rc, uint64_t hpa)
 {
+	if (rc)
+		return rc == -2 ? &rv_walk_retry_entry : NULL;
 	return (_Atomic uint64_t *)(rv_frame_hva(mv->m->mem, (uint32_t)(hpa >> 12)) + (hpa & 4095));
 }
 
@@ -154,9 +158,7 @@ static _Atomic uint64_t *tdp_table_entry(void *ctx, uint64_t gpa)
 		return NULL;
 	rv_machine_note_table_page(mv->m, gpa);
 	rc = tdp_translate(mv, gpa, &hpa, &perm);
-	if (rc)
-		return rc == -2 ? &rv_walk_retry_entry : NULL;
-	return host_entry(mv, hpa);
+	return table_entry_at(mv, rc, hpa);
 }
 
 static _Atomic uint64_t *l2_table_entry(void *ctx, uint64_t gpa);
@@ -391,9 +393,7 @@ static _Atomic uint64_t *l2_table_entry(void *ctx, uint64_t gpa)
 	if (gpa & 7)
 		return NULL;
 	rc = l2_gpa_translate(mv, gpa, 0, RV_ACCESS_READ, false, &hpa, &perm);
-	if (rc)
-		return rc == -2 ? &rv_walk_retry_entry : NULL;
-	return host_entry(mv, hpa);
+	return table_entry_at(mv, rc, hpa);
 }
 
 /* The oracle's: EPT12 as it is now, then the memslots; nothing cached. */
