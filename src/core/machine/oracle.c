@@ -193,11 +193,37 @@ static void format_trail(const struct rv_vcpu *v, char *trail, size_t len)
 		snprintf(trail, len, "none");
 }
 
+/* What an invalidation named, for its report: an address, or (L1's
+ * invalidations of L2's translations) the tag it covered. */
+static void inval_target(const struct rv_inval *i, char *buf, size_t len)
+{
+	switch (i->kind) {
+	case RV_INVAL_VPID_ADDR:
+		snprintf(buf, len, " of %#" PRIx64 " in VPID/ASID %u", i->addr, i->pcid);
+		return;
+	case RV_INVAL_VPID:
+	case RV_INVAL_VPID_NONGLOBAL:
+		snprintf(buf, len, " of VPID/ASID %u", i->pcid);
+		return;
+	case RV_INVAL_EPT:
+		snprintf(buf, len, " of EPTP %#" PRIx64, i->addr);
+		return;
+	case RV_INVAL_VPID_ALL:
+	case RV_INVAL_EPT_ALL:
+	case RV_INVAL_VPID0:
+	case RV_INVAL_ALL_CONTEXTS:
+		buf[0] = 0;
+		return;
+	default:
+		snprintf(buf, len, " of %#" PRIx64, i->addr);
+	}
+}
+
 static void report(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_info *e,
 		   const struct rv_walk *fresh, bool fresh_ok, const struct rv_inval *i,
 		   const char *by)
 {
-	char fresh_text[64], trail[160];
+	char fresh_text[64], trail[160], target[64];
 
 	if (fresh_ok)
 		snprintf(fresh_text, sizeof(fresh_text), "GPA %#" PRIx64 "%s", fresh->page_gpa,
@@ -205,13 +231,14 @@ static void report(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_in
 	else
 		snprintf(fresh_text, sizeof(fresh_text), "no translation (#PF)");
 	format_trail(mv->vcpu, trail, sizeof(trail));
+	inval_target(i, target, sizeof(target));
 	record(mv->m,
 	       "oracle: vCPU %u on pCPU %u used a stale translation of %#" PRIx64
 	       ": cached frame %#" PRIx64 " (inserted at time %" PRIu64
-	       "), page tables now give %s; %s of %#" PRIx64 "%s at time %" PRIu64
+	       "), page tables now give %s; %s%s%s at time %" PRIu64
 	       " had covered it; last requests serviced: %s; seed %" PRIu64,
 	       mv->vcpu->index, pcpu_index(mv), gva, e->fill.out,
-	       e->fill.time >> RV_TIME_OWNER_BITS, fresh_text, inval_names[i->kind], i->addr, by,
+	       e->fill.time >> RV_TIME_OWNER_BITS, fresh_text, inval_names[i->kind], target, by,
 	       i->time >> RV_TIME_OWNER_BITS, trail, rv_vm_config(mv->vcpu->vm)->seed);
 }
 
