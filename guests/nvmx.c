@@ -20,7 +20,15 @@
  *  6 exits       CPUID, I/O, HLT, #UD, RDMSR and EPT-violation exits.
  *  7 errors      VMfail numbers for bad VMREAD/VMWRITE/VMPTRLD/VMLAUNCH/
  *                VMRESUME/INVVPID/INVEPT.
+ *  8 evmcs       with --hyperv only: two L2s in enlightened VMCSs with
+ *                VPIDs 1 and 2 (as 2); VMREAD reads the eVMCS, VMWRITE is
+ *                VMfailInvalid; a wrong eVMCS version fails VMLAUNCH; an
+ *                eVMCS has no launch state; L2's flush hypercall exits to
+ *                L1 without direct flush (in the eVMCS or the VP assist
+ *                page) and is L0's with it.
  */
+#include "hyperv.h"
+#include "nested/evmcs.h"
 #include "nested_pages.h"
 #include "vmx.h"
 
@@ -361,12 +369,12 @@ static void scenario_errors(void)
 	rv_vmx_l2_init(&l2, &cfg);
 	expect_error(rv_vmread_raw(0x2010, &v), 12, "VMREAD of TSC offset (unsupported)");
 	expect_error(rv_vmwrite_raw(VMCS_EXIT_REASON, 1), 13, "VMWRITE of the exit reason");
-	expect_error(rv_vmx_enter(&l2.gprs, 1), 5, "VMRESUME of a clear VMCS");
+	expect_error(rv_vmx_enter(&l2.gprs, 1, l2.evmcs), 5, "VMRESUME of a clear VMCS");
 	rv_vmwrite(VMCS_PROC2_CONTROLS, 1); /* virtualize APIC accesses: not offered */
-	expect_error(rv_vmx_enter(&l2.gprs, 0), 7, "VMLAUNCH with a control not offered");
+	expect_error(rv_vmx_enter(&l2.gprs, 0, l2.evmcs), 7, "VMLAUNCH with a control not offered");
 	rv_vmwrite(VMCS_PROC2_CONTROLS, VMX_PROC2_VPID);
 	EXPECT(rv_vmx_l2_run(&l2) == 0, "errors L2 failed");
-	expect_error(rv_vmx_enter(&l2.gprs, 0), 4, "VMLAUNCH of a launched VMCS");
+	expect_error(rv_vmx_enter(&l2.gprs, 0, l2.evmcs), 4, "VMLAUNCH of a launched VMCS");
 	expect_error(rv_invvpid_raw(1, 0, 0), 28, "INVVPID single-context of VPID 0");
 	expect_error(rv_invept_raw(3, 0), 28, "INVEPT type 3");
 	*bad = 0x7777;
@@ -376,23 +384,145 @@ static void scenario_errors(void)
 	       "VMREAD with no current VMCS is not VMfailInvalid");
 }
 
+/* ---- 8: the enlightened VMCS (Hyper-V) ---- */
+
+#define HV_CALL_MARK 0x4856 /* RAX of L2's hypercall: tells L1's handler */
+
+static u64 flush_input; /* a Space call's input: all address spaces, all VPs */
+
+/* L2's HvFlushVirtualAddressSpace as a bare VMCALL; RAX after it. */
+static u64 l2_flush_call(void)
+{
+	u64 rax = HV_CALL_MARK;
+
+	__asm__ volatile("vmcall"
+			 : "+a"(rax)
+			 : "c"(hv_control(HV_FLUSH_SPACE, false, 0, 0, 0)), "d"(flush_input)
+			 : "memory");
+	return rax;
+}
+
+static void l2_flush_exits(void)
+{
+	u64 rax = l2_flush_call();
+
+	EXPECT(rax == 0x1f, "L1's answer to the flush call: %#lx", rax);
+	rv_vmx_l2_done(0);
+}
+
+static bool answer_flush_call(struct rv_vmx_l2 *l2, u64 code)
+{
+	EXPECT(code == HV_CALL_MARK && (u16)l2->gprs.rcx == HV_FLUSH_SPACE,
+	       "VMCALL exit: RAX %#lx RCX %#lx, want L2's flush call", code, l2->gprs.rcx);
+	l2->gprs.rax = 0x1f;
+	return true;
+}
+
+static void l2_flush_direct(void)
+{
+	u64 rax = l2_flush_call();
+
+	EXPECT(rax == HV_STATUS_SUCCESS, "L2's direct flush call returned %#lx", rax);
+	rv_vmx_l2_done(0);
+}
+
+static bool no_call_expected(struct rv_vmx_l2 *l2, u64 code)
+{
+	(void)l2;
+	rv_fail(1, "L2's flush call exited to L1 (RAX %#lx) with direct flush on", code);
+}
+
+static void scenario_evmcs(void)
+{
+	unsigned cpu = rv_cpu_id();
+	struct rv_vmx_l2 l2 = { 0 };
+	struct rv_vmx_l2_config cfg = { .entry = l2_read_and_done, .evmcs = true, .vpid = 1 };
+	u64 v = 0;
+
+	for (unsigned round = 0; round < 4; round++) {
+		cfg.vpid = (u16)(1 + round % 2);
+		cfg.cr3 = me()->root[round % 2];
+		run(&cfg, NULL);
+	}
+	expect_page(read_v(), 0, "L1 after evmcs");
+
+	/* VMREAD and VMWRITE as instructions, on the current eVMCS. */
+	cfg.cr3 = 0;
+	cfg.entry = l2_never;
+	rv_vmx_l2_init(&l2, &cfg);
+	EXPECT(rv_vmread_raw(VMCS_GUEST_RIP, &v) == 0 && v == l2.evmcs->guest_rip,
+	       "VMREAD of an eVMCS field read %#lx, the eVMCS holds %#lx", v, l2.evmcs->guest_rip);
+	EXPECT(rv_vmwrite_raw(VMCS_GUEST_RIP, 0) == 1, "VMWRITE to an eVMCS is not VMfailInvalid");
+	l2.evmcs->revision_id = RV_EVMCS_VERSION + 1;
+	EXPECT(rv_vmx_enter(&l2.gprs, 0, l2.evmcs) == 1, "VMLAUNCH of an eVMCS of a wrong version");
+	l2.evmcs->revision_id = RV_EVMCS_VERSION;
+	EXPECT(rv_vmx_l2_run(&l2) == 0, "evmcs L2 failed");
+	l2.launched = false; /* no launch state: VMLAUNCH enters it again */
+	rv_vmx_l2_load(&l2);
+	EXPECT(rv_vmx_l2_run(&l2) == 0, "evmcs L2 failed at its second VMLAUNCH");
+
+	/* Without direct flush L2's flush hypercall is L1's; with it, L0's.
+	 * The eVMCS's bit alone is not enough: the VP assist page's too. */
+	cfg.entry = l2_flush_exits;
+	run(&cfg, answer_flush_call);
+	cfg.hv_direct_flush = true;
+	cfg.hv_vm_id = 7;
+	cfg.hv_vp_id = cpu;
+	l2 = (struct rv_vmx_l2){ .on_call = answer_flush_call };
+	rv_vmx_l2_init(&l2, &cfg);
+	*(volatile u32 *)(hv_vp_assist() + RV_VP_ASSIST_NESTED_FEATURES) = 0;
+	EXPECT(rv_vmx_l2_run(&l2) == 0, "evmcs L2 without the VP assist page's bit failed");
+	cfg.entry = l2_flush_direct;
+	run(&cfg, no_call_expected);
+	/* Back to VMPTRLD for the scenarios after this one. */
+	cfg.evmcs = false;
+	cfg.hv_direct_flush = false;
+	cfg.entry = l2_never;
+	run(&cfg, NULL);
+}
+
+static bool evmcs_offered(void)
+{
+	u32 a, b, c, d;
+
+	if (!hv_present())
+		return false;
+	rv_cpuid(0x40000004u, 0, &a, &b, &c, &d);
+	return a & (1u << 14);
+}
+
 int rv_main(unsigned cpu, unsigned ncpus)
 {
 	static struct rv_barrier ready;
 	static void (*const scenarios[])(void) = {
-		scenario_no_vpid, scenario_new_vpid12, scenario_same_vpid, scenario_invvpid,
-		scenario_invept,  scenario_two_eptps,  scenario_exits,	   scenario_errors,
+		scenario_no_vpid, scenario_new_vpid12, scenario_same_vpid,
+		scenario_invvpid, scenario_invept,     scenario_two_eptps,
+		scenario_exits,	  scenario_errors,     scenario_evmcs,
 	};
+	unsigned n = sizeof(scenarios) / sizeof(scenarios[0]);
 
 	setup_pages(cpu, ncpus);
 	rv_vmx_on();
 	pages_of[cpu].second = rv_ept_identity();
+	if (evmcs_offered()) {
+		u64 *input = rv_page_alloc();
+
+		input[1] = HV_FLUSH_ALL_ADDRESS_SPACES | HV_FLUSH_ALL_PROCESSORS;
+		if (cpu == 0) {
+			hv_enable((u64)(uintptr_t)rv_page_alloc());
+			flush_input = (u64)(uintptr_t)input;
+		}
+	} else {
+		n--; /* scenario 8 needs --hyperv */
+	}
+	rv_barrier_wait(&ready);
 	for (unsigned r = 0; r < 3; r++)
-		for (unsigned s = 0; s < sizeof(scenarios) / sizeof(scenarios[0]); s++)
+		for (unsigned s = 0; s < n; s++)
 			scenarios[s]();
 	rv_vmx_off();
 	rv_barrier_wait(&ready);
 	if (cpu == 0)
-		rv_printf("nvmx: %u vCPUs ran 8 scenarios 3 times, L2 saw every change\n", ncpus);
+		rv_printf("nvmx: %u vCPUs ran %u scenarios 3 times, L2 saw every change\n", ncpus,
+			  n);
 	return 0;
 }

@@ -9,11 +9,19 @@
 # RV_NESTED_SHOOT_VCPUS replace "2 4", both executors and 8; RV_NESTED_QUICK=1
 # leaves out the breaking rows (single-threaded, deterministic).
 # Usage: test_nested.sh REQVISOR NVMX.elf NVMX_SHOOTDOWN.elf NSVM.elf NSVM_SHOOTDOWN.elf
-#        NSVM_HV_TLBFLUSH.elf
+#        NSVM_HV_TLBFLUSH.elf NVMX_HV_TLBFLUSH.elf
 set -u
-rv=$1 nvmx=$2 shoot=$3 nsvm=$4 sshoot=$5 shvf=$6
+rv=$1 nvmx=$2 shoot=$3 nsvm=$4 sshoot=$5 shvf=$6 vhvf=$7
 . "$(dirname "$0")/guest_run.sh"
 extra=(--nested)
+
+# The last run printed @1 (a guest's summary names what it covered).
+expect_line() {
+	if ! grep -q "$1" <<<"$out"; then
+		echo "FAIL: the last run did not print \"$1\": $(tail -2 <<<"$out")"
+		fails=$((fails + 1))
+	fi
+}
 
 counts=${RV_NESTED_COUNTS:-2 4}
 executors=${RV_NESTED_EXECUTORS:-threads deterministic}
@@ -23,6 +31,10 @@ for tdp in on off; do
 		for n in $counts; do
 			run 0 "$nvmx" --tdp "$tdp" --vcpus "$n" --executor "$e" --seed "$n"
 		done
+		expect_line "ran 8 scenarios"
+		# With --hyperv, scenario 8 too: the enlightened VMCS.
+		run 0 "$nvmx" --tdp "$tdp" --vcpus 2 --executor "$e" --hyperv
+		expect_line "ran 9 scenarios"
 		run 0 "$shoot" --tdp "$tdp" --vcpus "$shoot_vcpus" --executor "$e" --seed 3
 		# No vpid02 (the VPIDs run out after L1's), so with shadow paging L2
 		# shares L1's tag: rule 3 is what keeps them apart.
@@ -67,8 +79,9 @@ for tdp in on off; do
 	done
 done
 
-# Hyper-V direct flush for L2 (SVM): hv-tlbflush as L2, its flush
-# hypercalls handled by L0 with the L2 FIFOs; skipping the drain is caught.
+# Hyper-V direct flush for L2: hv-tlbflush as L2 (SVM: VMCB enlightenments;
+# VMX: an enlightened VMCS), its flush hypercalls handled by L0 with the L2
+# FIFOs; skipping the drain is caught.
 extra=(--nested --vendor svm --hyperv)
 for tdp in on off; do
 	for e in $executors; do
@@ -78,6 +91,16 @@ for tdp in on off; do
 		--fault fifo.overflow=0.3,vcpu.migrate=0.01
 	[ -n "${RV_NESTED_QUICK:-}" ] && continue
 	run 3 "$shvf" --tdp "$tdp" --vcpus 4 --executor deterministic --seed 1 \
+		--fault hv.skip_fifo_drain=1
+done
+extra=(--nested --vendor vmx --hyperv)
+for tdp in on off; do
+	for e in $executors; do
+		run 0 "$vhvf" --tdp "$tdp" --vcpus 4 --executor "$e" --seed 2
+	done
+	run 0 "$vhvf" --tdp "$tdp" --vcpus 4 --fault fifo.overflow=0.3,vcpu.migrate=0.01
+	[ -n "${RV_NESTED_QUICK:-}" ] && continue
+	run 3 "$vhvf" --tdp "$tdp" --vcpus 4 --executor deterministic --seed 1 \
 		--fault hv.skip_fifo_drain=1
 done
 

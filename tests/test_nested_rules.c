@@ -3,7 +3,8 @@
  * The nested transition TLB rules (src/nested/tlb_rules.c): each case of
  * the nVMX rule on VM-Enter and VM-Exit, the VPID L2 runs with, the
  * unconditional and the conditional nSVM rules; and the pure parts of the
- * emulation: vmcs12 field encodings and the EPT12 walk.
+ * emulation: vmcs12 field encodings, the enlightened VMCS's layout and the
+ * EPT12 walk.
  */
 #include <string.h>
 
@@ -153,6 +154,51 @@ START_TEST(vmcs12_encodings_follow_the_sdm)
 }
 END_TEST
 
+/* The enlightened VMCS (TLFS): offsets worked out by hand from its layout;
+ * no two fields overlap, and none reaches the Hyper-V part at 824. */
+START_TEST(evmcs_fields_sit_where_the_tlfs_puts_them)
+{
+	static const struct {
+		enum rv_vmcs12_field f;
+		unsigned offset, size;
+	} known[] = {
+		{ VMCS12_HOST_CR3, 48, 8 },
+		{ VMCS12_HOST_RIP, 80, 8 },
+		{ VMCS12_MSR_BITMAP, 120, 8 },
+		{ VMCS12_GUEST_CS_SELECTOR, 130, 2 },
+		{ VMCS12_GUEST_GDTR_LIMIT, 176, 4 },
+		{ VMCS12_GUEST_IA32_EFER, 440, 8 },
+		{ VMCS12_GUEST_CR3, 552, 8 },
+		{ VMCS12_HOST_RSP, 616, 8 },
+		{ VMCS12_EPT_POINTER, 624, 8 },
+		{ VMCS12_VIRTUAL_PROCESSOR_ID, 632, 2 },
+		{ VMCS12_VM_INSTRUCTION_ERROR, 688, 4 },
+		{ VMCS12_VM_EXIT_REASON, 692, 4 },
+		{ VMCS12_EXIT_QUALIFICATION, 720, 8 },
+		{ VMCS12_GUEST_RIP, 816, 8 },
+	};
+
+	for (unsigned i = 0; i < sizeof(known) / sizeof(known[0]); i++) {
+		ck_assert_uint_eq(rv_vmcs12_evmcs_offset(known[i].f), known[i].offset);
+		ck_assert_uint_eq(rv_vmcs12_evmcs_size(known[i].f), known[i].size);
+	}
+	for (int a = 0; a < RV_VMCS12_NR_FIELDS; a++) {
+		unsigned oa = rv_vmcs12_evmcs_offset((enum rv_vmcs12_field)a);
+		unsigned sa = rv_vmcs12_evmcs_size((enum rv_vmcs12_field)a);
+
+		ck_assert_uint_ge(oa, 8); /* after revision_id and abort */
+		ck_assert_uint_le(oa + sa, 824);
+		ck_assert_uint_eq(oa % sa, 0);
+		for (int b = a + 1; b < RV_VMCS12_NR_FIELDS; b++) {
+			unsigned ob = rv_vmcs12_evmcs_offset((enum rv_vmcs12_field)b);
+			unsigned sb = rv_vmcs12_evmcs_size((enum rv_vmcs12_field)b);
+
+			ck_assert(oa + sa <= ob || ob + sb <= oa);
+		}
+	}
+}
+END_TEST
+
 /* A little L1 memory for EPT12 walks: 8 pages at L1 GPA 0. */
 static uint64_t l1mem[8][512];
 
@@ -224,6 +270,7 @@ static Suite *nested_rules_suite(void)
 	tcase_add_test(tc, nsvm_syncs_and_flushes_the_current_asid_every_time);
 	tcase_add_test(tc, nsvm_conditional_flushes_only_for_a_new_asid_or_tlb_control);
 	tcase_add_test(tc, vmcs12_encodings_follow_the_sdm);
+	tcase_add_test(tc, evmcs_fields_sit_where_the_tlfs_puts_them);
 	tcase_add_test(tc, ept12_walk_gives_l1_addresses_rights_and_misconfigurations);
 	suite_add_tcase(s, tc);
 	return s;

@@ -4,6 +4,9 @@
 
 static u64 hypercall_page;
 
+/* One VP assist page per vCPU (GUEST_ABI: at most 1024 vCPUs). */
+static u8 *vp_assist[1024];
+
 bool hv_present(void)
 {
 	u32 a, b, c, d;
@@ -20,6 +23,17 @@ void hv_enable(u64 page)
 	rv_wrmsr(HV_MSR_GUEST_OS_ID, 0x8100000000000000ull); /* an open-source OS */
 	rv_wrmsr(HV_MSR_HYPERCALL, page | 1);
 	hypercall_page = page;
+}
+
+u8 *hv_vp_assist(void)
+{
+	unsigned cpu = rv_cpu_id();
+
+	if (!vp_assist[cpu]) {
+		vp_assist[cpu] = rv_page_alloc();
+		rv_wrmsr(HV_MSR_VP_ASSIST, (u64)(uintptr_t)vp_assist[cpu] | 1);
+	}
+	return vp_assist[cpu];
 }
 
 u64 hv_call(u64 control, u64 input, u64 output)

@@ -12,6 +12,7 @@
 #define HV_MSR_GUEST_OS_ID 0x40000000u
 #define HV_MSR_HYPERCALL   0x40000001u
 #define HV_MSR_VP_INDEX	   0x40000002u
+#define HV_MSR_VP_ASSIST   0x40000073u
 
 #define HV_FLUSH_SPACE	  0x0002
 #define HV_FLUSH_LIST	  0x0003
@@ -45,6 +46,11 @@ u64 hv_mask_all_but(unsigned cpu, unsigned ncpus);
 /* A sparse VP set (format, valid-bank mask, banks) of every vCPU but @cpu
  * at @set; returns its bank count, the call's variable header size. */
 u32 hv_set_all_but(u64 *set, unsigned cpu, unsigned ncpus);
+
+/* This vCPU's VP assist page (MSR 0x40000073), enabled at the first call:
+ * where an L1 selects its enlightened VMCS and allows L2 direct flush
+ * (src/nested/evmcs.h has the offsets). */
+u8 *hv_vp_assist(void);
 
 /* Call through the hypercall page: RCX control, RDX input GPA, R8 output. */
 u64 hv_call(u64 control, u64 input, u64 output);

@@ -2,6 +2,9 @@
 /* What the VMX and SVM mini-hypervisors share (nested.h). */
 #include "nested.h"
 
+#include "hyperv.h"
+#include "nested/evmcs.h"
+
 u64 rv_read_dtr(bool idt, u16 *limit)
 {
 	struct {
@@ -65,4 +68,11 @@ u64 rv_nested_identity(u64 leaf_flags)
 	for (u64 gpa = 0; gpa < end; gpa += RV_PAGE_SIZE)
 		*rv_nested_pte(root, gpa) = gpa | leaf_flags;
 	return root;
+}
+
+void rv_nested_allow_direct_flush(void)
+{
+	volatile u32 *features = (volatile u32 *)(hv_vp_assist() + RV_VP_ASSIST_NESTED_FEATURES);
+
+	*features |= RV_VP_ASSIST_DIRECT_HYPERCALL;
 }

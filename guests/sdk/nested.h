@@ -16,5 +16,8 @@ u64 rv_port_io(bool in, unsigned size, u16 port, u64 rax);
 u64 *rv_nested_pte(u64 root, u64 gpa);
 /* A new root mapping all RAM to itself with @leaf_flags. */
 u64 rv_nested_identity(u64 leaf_flags);
+/* Hyper-V: let this vCPU's L2s make direct flush hypercalls (the VP assist
+ * page's bit; the eVMCS or VMCB turns it on per L2). */
+void rv_nested_allow_direct_flush(void);
 
 #endif

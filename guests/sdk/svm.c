@@ -48,7 +48,10 @@ void rv_svm_l2_init(struct rv_svm_l2 *l2, const struct rv_svm_l2_config *cfg)
 	vmcb_write(l2, VMCB_MSRPM_BASE, cfg->msrpm);
 	vmcb_write32(l2, VMCB_ASID, cfg->asid);
 	vmcb_write(l2, VMCB_NP_ENABLE, cfg->ncr3 ? 1 : 0);
-	/* The TLFS's enlightenments of the VMCB (offset 0x3E0). */
+	/* The TLFS's enlightenments of the VMCB (offset 0x3E0); direct flush
+	 * also needs the VP assist page's direct-hypercall bit. */
+	if (cfg->hv_direct_flush)
+		rv_nested_allow_direct_flush();
 	vmcb_write32(l2, 0x3e0, cfg->hv_direct_flush ? 1 : 0);
 	vmcb_write32(l2, 0x3e4, cfg->hv_vp_id);
 	vmcb_write(l2, 0x3e8, cfg->hv_vm_id);

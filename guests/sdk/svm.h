@@ -107,7 +107,8 @@ static inline void vmcb_write32(struct rv_svm_l2 *l2, unsigned off, u32 v)
 /* In L2: VMMCALL with RAX = @code, RBX = @arg. */
 static inline u64 rv_svm_call(u64 code, u64 arg)
 {
-	__asm__ volatile("vmmcall" : "+a"(code) : "b"(arg) : "memory");
+	/* RCX 0: not a Hyper-V call code, which L0 would take with direct flush. */
+	__asm__ volatile("vmmcall" : "+a"(code) : "b"(arg), "c"(0ull) : "memory");
 	return code;
 }
 

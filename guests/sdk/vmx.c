@@ -2,7 +2,9 @@
 /* The L1 mini-hypervisor for VMX (vmx.h). */
 #include "vmx.h"
 
+#include "hyperv.h"
 #include "nested.h"
+#include "nested/evmcs.h"
 
 #define CR4_VMXE      (1ull << 13)
 #define MSR_VMX_BASIC 0x480
@@ -19,6 +21,32 @@
 	})
 
 static u32 revision;
+
+/* The eVMCS each vCPU's VM entries use (NULL: a VMCS, via VMPTRLD). */
+static struct rv_evmcs *current_evmcs[1024];
+
+/* Where each supported VMCS field sits in an eVMCS. */
+static const struct {
+	u16 encoding, offset, size;
+} evmcs_fields[] = {
+#define VMCS12_FIELD(name, enc, member) \
+	{ enc, offsetof(struct rv_evmcs, member), sizeof(((struct rv_evmcs *)0)->member) },
+#include "nested/vmcs12_fields.def"
+#undef VMCS12_FIELD
+};
+
+static u8 *evmcs_field(u64 field, unsigned *size)
+{
+	struct rv_evmcs *e = current_evmcs[rv_cpu_id()];
+
+	for (unsigned i = 0; i < sizeof(evmcs_fields) / sizeof(evmcs_fields[0]); i++) {
+		if (evmcs_fields[i].encoding != field)
+			continue;
+		*size = evmcs_fields[i].size;
+		return (u8 *)e + evmcs_fields[i].offset;
+	}
+	rv_fail(RV_EXIT_NESTED, "VMCS field %#lx has no place in the eVMCS", field);
+}
 
 bool rv_vmx_available(void)
 {
@@ -112,13 +140,28 @@ static void check(int rc, const char *what, u64 arg)
 u64 rv_vmread(u64 field)
 {
 	u64 v = 0;
+	unsigned size = 0;
 
+	if (current_evmcs[rv_cpu_id()]) {
+		const u8 *p = evmcs_field(field, &size);
+
+		memcpy(&v, p, size);
+		return v;
+	}
 	check(rv_vmread_raw(field, &v), "VMREAD", field);
 	return v;
 }
 
 void rv_vmwrite(u64 field, u64 value)
 {
+	unsigned size = 0;
+
+	if (current_evmcs[rv_cpu_id()]) {
+		u8 *p = evmcs_field(field, &size);
+
+		memcpy(p, &value, size);
+		return;
+	}
 	check(rv_vmwrite_raw(field, value), "VMWRITE", field);
 }
 
@@ -134,7 +177,38 @@ void rv_invept(u64 type, u64 eptp)
 
 void rv_vmx_l2_load(struct rv_vmx_l2 *l2)
 {
-	check(rv_vmptrld_raw(l2->vmcs), "VMPTRLD", l2->vmcs);
+	unsigned cpu = rv_cpu_id();
+	u8 *assist = l2->evmcs || current_evmcs[cpu] ? hv_vp_assist() : NULL;
+
+	current_evmcs[cpu] = l2->evmcs;
+	if (!l2->evmcs) {
+		if (assist)
+			assist[RV_VP_ASSIST_ENLIGHTEN_VMENTRY] = 0;
+		check(rv_vmptrld_raw(l2->vmcs), "VMPTRLD", l2->vmcs);
+		return;
+	}
+	*(volatile u64 *)(assist + RV_VP_ASSIST_CURRENT_EVMCS) = l2->vmcs;
+	assist[RV_VP_ASSIST_ENLIGHTEN_VMENTRY] = 1;
+}
+
+/* An eVMCS for @l2 (TLFS): the CPUID recommendation, then a zeroed page
+ * with the version; VMCLEAR has nothing to do with it. */
+static void evmcs_init(struct rv_vmx_l2 *l2, const struct rv_vmx_l2_config *cfg)
+{
+	u32 a, b, c, d;
+
+	rv_cpuid(0x40000004u, 0, &a, &b, &c, &d);
+	if (!hv_present() || !(a & (1u << 14)))
+		rv_fail(RV_EXIT_NO_FEATURE, "no enlightened VMCS (run with --hyperv --nested)");
+	l2->evmcs = rv_page_alloc();
+	l2->evmcs->revision_id = RV_EVMCS_VERSION;
+	l2->vmcs = (u64)(uintptr_t)l2->evmcs;
+	if (!cfg->hv_direct_flush)
+		return;
+	rv_nested_allow_direct_flush();
+	l2->evmcs->hv_enlightenments_control = RV_EVMCS_NESTED_FLUSH_HYPERCALL;
+	l2->evmcs->hv_vp_id = cfg->hv_vp_id;
+	l2->evmcs->hv_vm_id = cfg->hv_vm_id;
 }
 
 /* The boot GDT's selectors (GUEST_ABI §3): the software CPU has no MOV
@@ -180,8 +254,13 @@ void rv_vmx_l2_init(struct rv_vmx_l2 *l2, const struct rv_vmx_l2_config *cfg)
 
 	memset(&l2->gprs, 0, sizeof(l2->gprs));
 	l2->launched = false;
-	l2->vmcs = new_region();
-	check(rv_vmclear_raw(l2->vmcs), "VMCLEAR", l2->vmcs);
+	l2->evmcs = NULL;
+	if (cfg->evmcs) {
+		evmcs_init(l2, cfg);
+	} else {
+		l2->vmcs = new_region();
+		check(rv_vmclear_raw(l2->vmcs), "VMCLEAR", l2->vmcs);
+	}
 	rv_vmx_l2_load(l2);
 	rv_vmwrite(VMCS_PIN_CONTROLS, 0x16);
 	rv_vmwrite(VMCS_PROC_CONTROLS, (0x0401e172u & ~(3u << 15)) | VMX_PROC_MSR_BITMAPS |
@@ -226,12 +305,31 @@ static void emulate_io(struct rv_vmx_l2 *l2)
 	l2->gprs.rax = rv_port_io(q & 8, (unsigned)(q & 7) + 1, (u16)(q >> 16), l2->gprs.rax);
 }
 
+/* MSRs the bitmap cannot pass through (Hyper-V's among them): L1 does the
+ * access itself, so L2 shares L1's, as on SVM without an MSR intercept. */
+static void emulate_msr(struct rv_vmx_l2 *l2, bool write)
+{
+	u32 msr = (u32)l2->gprs.rcx;
+	u64 v;
+
+	if (write) {
+		rv_wrmsr(msr, (l2->gprs.rdx << 32) | (u32)l2->gprs.rax);
+		return;
+	}
+	v = rv_rdmsr(msr);
+	l2->gprs.rax = (u32)v;
+	l2->gprs.rdx = v >> 32;
+}
+
 u32 rv_vmx_l2_step(struct rv_vmx_l2 *l2)
 {
 	for (;;) {
-		int rc = rv_vmx_enter(&l2->gprs, l2->launched);
+		int rc;
 		u32 reason;
 
+		if (l2->evmcs) /* L1 may have changed any field: none is clean */
+			l2->evmcs->hv_clean_fields = 0;
+		rc = rv_vmx_enter(&l2->gprs, l2->launched, l2->evmcs);
 		if (rc)
 			check(rc, l2->launched ? "VMRESUME of VMCS" : "VMLAUNCH of VMCS", l2->vmcs);
 		l2->launched = true;
@@ -251,6 +349,13 @@ u32 rv_vmx_l2_step(struct rv_vmx_l2 *l2)
 				continue;
 			}
 			return reason;
+		case VMX_EXIT_RDMSR:
+		case VMX_EXIT_WRMSR:
+			if (l2->on_exit && l2->on_exit(l2, reason))
+				continue;
+			emulate_msr(l2, reason == VMX_EXIT_WRMSR);
+			rv_vmx_skip_instruction();
+			continue;
 		default:
 			if (l2->on_exit && l2->on_exit(l2, reason))
 				continue;
@@ -291,6 +396,19 @@ int rv_vmx_run_as_l2(int (*fn)(unsigned cpu, unsigned ncpus), struct rv_vmx_l2_c
 	cfg->entry = l2_main_entry;
 	rv_vmx_l2_init(&l2, cfg);
 	return (int)rv_vmx_l2_run(&l2);
+}
+
+void rv_vmx_workload_config(unsigned cpu, struct rv_vmx_l2_config *cfg)
+{
+	static struct rv_barrier ready;
+	static u64 ept_of_all;
+
+	rv_vmx_on();
+	if (cpu == 0)
+		ept_of_all = rv_ept_identity();
+	rv_barrier_wait(&ready);
+	cfg->vpid = cpu % 4 < 2 ? (u16)(1 + cpu % 2) : 0;
+	cfg->eptp = cpu % 2 == 0 ? ept_of_all : 0;
 }
 
 /* ---- EPT ---- */

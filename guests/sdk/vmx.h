@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * A mini-hypervisor for L1 guests on VMX (reqvisor --nested; docs/nested.md):
- * VMXON, one VMCS per L2, and a run loop that handles CPUID, I/O and VMCALL
- * exits and hands the rest to the caller. L2 starts as a copy of the calling
+ * VMXON, one VMCS per L2, and a run loop that handles CPUID, I/O, MSR and
+ * VMCALL exits and hands the rest to the caller. L2 starts as a copy of the calling
  * vCPU's state (control registers, descriptor tables) at a function of the
  * image, on a stack of its own.
  */
@@ -44,6 +44,7 @@
 #define VMX_EXIT_VMCALL	   18
 #define VMX_EXIT_IO	   30
 #define VMX_EXIT_RDMSR	   31
+#define VMX_EXIT_WRMSR	   32
 #define VMX_EXIT_EPT_VIOL  48
 
 /* Status of a guest whose mini-hypervisor met something it cannot handle. */
@@ -62,8 +63,13 @@ typedef bool rv_vmx_call_fn(struct rv_vmx_l2 *l2, u64 code);
 /* Any other exit: return true to resume L2 (the handler moves RIP). */
 typedef bool rv_vmx_exit_fn(struct rv_vmx_l2 *l2, u32 reason);
 
+struct rv_evmcs;
+
 struct rv_vmx_l2 {
 	u64 vmcs; /* the VMCS page's physical address */
+	/* Hyper-V's enlightened VMCS at @vmcs instead (rv_vmx_l2_config.evmcs):
+	 * rv_vmread/rv_vmwrite go to its memory while it is current. */
+	struct rv_evmcs *evmcs;
 	struct rv_vmx_gprs gprs;
 	bool launched;
 	rv_vmx_call_fn *on_call;
@@ -80,6 +86,13 @@ struct rv_vmx_l2_config {
 	u32 proc;	     /* extra primary controls (exiting bits) */
 	u32 exception_bitmap;
 	u64 msr_bitmap; /* 0: a page passing every MSR through */
+	/* Hyper-V (--hyperv): keep the VMCS as an enlightened VMCS, selected
+	 * through the VP assist page; with @hv_direct_flush, L2's flush
+	 * hypercalls go to L0 as VP @hv_vp_id of L2 VM @hv_vm_id. */
+	bool evmcs;
+	bool hv_direct_flush;
+	u32 hv_vp_id;
+	u64 hv_vm_id;
 };
 
 /* Enter VMX operation (CPUID must report VMX, else RV_EXIT_NO_FEATURE). */
@@ -89,7 +102,7 @@ bool rv_vmx_available(void);
 
 /* VMCLEAR + VMPTRLD a new VMCS for @l2 and fill it from @cfg. */
 void rv_vmx_l2_init(struct rv_vmx_l2 *l2, const struct rv_vmx_l2_config *cfg);
-/* Make @l2's VMCS current (VMPTRLD). */
+/* Make @l2's VMCS current (VMPTRLD; an eVMCS through the VP assist page). */
 void rv_vmx_l2_load(struct rv_vmx_l2 *l2);
 /* Run @l2 until its rv_vmx_l2_done(): returns the status it gave. */
 u64 rv_vmx_l2_run(struct rv_vmx_l2 *l2);
@@ -101,7 +114,8 @@ void rv_vmx_skip_instruction(void);
 /* In L2: VMCALL with RAX = @code, RBX = @arg; returns RAX after. */
 static inline u64 rv_vmx_call(u64 code, u64 arg)
 {
-	__asm__ volatile("vmcall" : "+a"(code) : "b"(arg) : "memory");
+	/* RCX 0: not a Hyper-V call code, which L0 would take with direct flush. */
+	__asm__ volatile("vmcall" : "+a"(code) : "b"(arg), "c"(0ull) : "memory");
 	return code;
 }
 
@@ -112,9 +126,16 @@ void rv_vmx_l2_done(u64 status) __attribute__((noreturn));
  * with @cfg (its entry is filled here); returns what @fn returned. */
 int rv_vmx_run_as_l2(int (*fn)(unsigned cpu, unsigned ncpus), struct rv_vmx_l2_config *cfg);
 
+/* Enter VMX operation and fill @cfg with the L2 configuration the
+ * workload-in-L2 guests spread over their vCPUs: EPT12 (one identity map
+ * for all) on even vCPUs, a vmcs12 VPID (1 or 2) on vCPUs 0 and 1 of every
+ * 4. Every vCPU must call it: it waits for the map. */
+void rv_vmx_workload_config(unsigned cpu, struct rv_vmx_l2_config *cfg);
+
 /* VMREAD/VMWRITE; each fails the guest (RV_EXIT_NESTED) when the CPU says
- * VMfail. The _raw forms return the flags' verdict: 0 success, 1
- * VMfailInvalid, 2 VMfailValid. */
+ * VMfail. With an eVMCS current they read and write its memory instead.
+ * The _raw forms are the instructions, returning the flags' verdict: 0
+ * success, 1 VMfailInvalid, 2 VMfailValid. */
 u64 rv_vmread(u64 field);
 void rv_vmwrite(u64 field, u64 value);
 int rv_vmread_raw(u64 field, u64 *value);
@@ -134,7 +155,8 @@ u64 rv_ept_identity(void);
 u64 *rv_ept_pte(u64 eptp, u64 gpa);
 
 /* The assembly half: enter with @g's registers; 0 after a VM exit (with
- * @g holding L2's registers), 1 or 2 on VMfailInvalid or VMfailValid. */
-int rv_vmx_enter(struct rv_vmx_gprs *g, int launched);
+ * @g holding L2's registers), 1 or 2 on VMfailInvalid or VMfailValid.
+ * @evmcs: the current eVMCS, or NULL. */
+int rv_vmx_enter(struct rv_vmx_gprs *g, int launched, struct rv_evmcs *evmcs);
 
 #endif

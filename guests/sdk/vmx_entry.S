@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * rv_vmx_enter(gprs, launched): VMLAUNCH or VMRESUME with L2's registers,
- * and the VM exit's landing point (HOST_RIP), which stores them back. A VM
- * exit loads only RSP and RIP: everything else L1 needs is on its stack.
+ * rv_vmx_enter(gprs, launched, evmcs): VMLAUNCH or VMRESUME with L2's
+ * registers, and the VM exit's landing point (HOST_RIP), which stores them
+ * back. A VM exit loads only RSP and RIP: everything else L1 needs is on
+ * its stack. With an enlightened VMCS (@evmcs not 0) HOST_RSP and HOST_RIP
+ * are written to its memory, where VMWRITE cannot reach.
  */
+#include "nested/evmcs.h"
+
 	.text
 	.globl rv_vmx_enter
 	.type rv_vmx_enter, @function
@@ -15,12 +19,17 @@ rv_vmx_enter:
 	push %r14
 	push %r15
 	push %rdi			/* the gprs pointer, at HOST_RSP */
-	mov $0x6c14, %eax
+	lea .Lexit(%rip), %rcx
+	test %rdx, %rdx
+	jz 2f
+	mov %rsp, RV_EVMCS_HOST_RSP(%rdx)
+	mov %rcx, RV_EVMCS_HOST_RIP(%rdx)
+	jmp 3f
+2:	mov $0x6c14, %eax
 	vmwrite %rsp, %rax		/* HOST_RSP */
-	lea .Lexit(%rip), %rdx
 	mov $0x6c16, %eax
-	vmwrite %rdx, %rax		/* HOST_RIP */
-	mov %esi, %r11d
+	vmwrite %rcx, %rax		/* HOST_RIP */
+3:	mov %esi, %r11d
 	mov 0x08(%rdi), %rcx
 	mov 0x10(%rdi), %rdx
 	mov 0x18(%rdi), %rbx

@@ -2,11 +2,31 @@
 /* vmcs12 field encodings and widths (vmcs12.h). */
 #include "vmcs12.h"
 
+#include <stddef.h>
+
+#include "evmcs.h"
+
 static const uint16_t encodings[RV_VMCS12_NR_FIELDS] = {
-#define VMCS12_FIELD(name, enc) [VMCS12_##name] = enc,
+#define VMCS12_FIELD(name, enc, evmcs) [VMCS12_##name] = enc,
 #include "vmcs12_fields.def"
 #undef VMCS12_FIELD
 };
+
+static const uint16_t evmcs_offsets[RV_VMCS12_NR_FIELDS] = {
+#define VMCS12_FIELD(name, enc, evmcs) [VMCS12_##name] = offsetof(struct rv_evmcs, evmcs),
+#include "vmcs12_fields.def"
+#undef VMCS12_FIELD
+};
+
+/* The bytes a field of @encoding takes: 16, 64, 32 bits or natural width. */
+#define ENCODING_BYTES(enc) ((((enc) >> 13) & 3) == 0 ? 2 : (((enc) >> 13) & 3) == 2 ? 4 : 8)
+
+/* Each eVMCS member is exactly as wide as its VMCS field. */
+#define VMCS12_FIELD(name, enc, evmcs)                                               \
+	_Static_assert(sizeof(((struct rv_evmcs *)0)->evmcs) == ENCODING_BYTES(enc), \
+		       "eVMCS member " #evmcs " has the width of " #name);
+#include "vmcs12_fields.def"
+#undef VMCS12_FIELD
 
 enum width { W16, W64, W32, WNATURAL };
 
@@ -63,6 +83,16 @@ uint64_t rv_vmcs12_write_value(uint64_t encoding, uint64_t stored, uint64_t valu
 uint32_t rv_vmcs12_encoding(enum rv_vmcs12_field f)
 {
 	return encodings[f];
+}
+
+unsigned rv_vmcs12_evmcs_offset(enum rv_vmcs12_field f)
+{
+	return evmcs_offsets[f];
+}
+
+unsigned rv_vmcs12_evmcs_size(enum rv_vmcs12_field f)
+{
+	return ENCODING_BYTES(encodings[f]);
 }
 
 /* Allowed-0 settings in the low half, allowed-1 in the high half. reqvisor

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 enum rv_vmcs12_field {
-#define VMCS12_FIELD(name, enc) VMCS12_##name,
+#define VMCS12_FIELD(name, enc, evmcs) VMCS12_##name,
 #include "vmcs12_fields.def"
 #undef VMCS12_FIELD
 	RV_VMCS12_NR_FIELDS
@@ -39,6 +39,10 @@ uint64_t rv_vmcs12_read_value(uint64_t encoding, uint64_t stored);
 uint64_t rv_vmcs12_write_value(uint64_t encoding, uint64_t stored, uint64_t value);
 /* The SDM encoding of a field. */
 uint32_t rv_vmcs12_encoding(enum rv_vmcs12_field f);
+/* Where a field lives in an enlightened VMCS (evmcs.h): its byte offset,
+ * and its size (2, 4 or 8: the field's width). */
+unsigned rv_vmcs12_evmcs_offset(enum rv_vmcs12_field f);
+unsigned rv_vmcs12_evmcs_size(enum rv_vmcs12_field f);
 
 /* VM-instruction error numbers (SDM vol. 3C §31.4). */
 enum rv_vmx_insn_error {

@@ -160,6 +160,7 @@ static int machine_vcpu_init(struct rv_vcpu *v)
 	mv->vcpu = v;
 	mv->last_pcpu = -1;
 	mv->nvmx.vmcs_ptr = RV_NVMX_NO_VMCS;
+	mv->nvmx.evmcs_ptr = RV_NVMX_NO_VMCS;
 	mv->nsvm.gif = true;
 	rv_asid_vcpu_init(&mv->nsvm.other_asid);
 	if (tlbs_init(m, rv_vm_nr_pcpus(v->vm))) {

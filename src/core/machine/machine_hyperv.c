@@ -9,18 +9,27 @@
 
 #include "hyperv/flush.h"
 #include "machine_impl.h"
+#include "nested/evmcs.h"
 #include "reqvisor/vm.h"
 #include "sched/pcpu.h"
 
 #define HV_MSR_GUEST_OS_ID  0x40000000u
 #define HV_MSR_HYPERCALL    0x40000001u
 #define HV_MSR_VP_INDEX	    0x40000002u
+#define HV_MSR_VP_ASSIST    0x40000073u
 #define HV_HYPERCALL_ENABLE 1ull
+#define HV_VP_ASSIST_ENABLE 1ull
 
 /* CPUID 0x40000003 EAX: AccessHypercallMsrs (5), AccessVpIndex (6). */
 #define HV_FEATURES (1u << 5 | 1u << 6)
 /* CPUID 0x40000004 EAX: remote TLB flush (2), extended processor masks (11). */
 #define HV_RECOMMEND (1u << 2 | 1u << 11)
+/* ... and with --nested on VMX: the enlightened VMCS (14). */
+#define HV_RECOMMEND_EVMCS (1u << 14)
+/* CPUID 0x4000000A EAX (nested features): the eVMCS versions, lowest in
+ * 7:0 and highest in 15:8; direct virtual flush (17). */
+#define HV_NESTED_EVMCS_VERSIONS (RV_EVMCS_VERSION | RV_EVMCS_VERSION << 8)
+#define HV_NESTED_DIRECT_FLUSH	 (1u << 17)
 
 static void put_sig(uint32_t r[4], const char sig[12])
 {
@@ -33,7 +42,9 @@ void rv_machine_cpuid(void *ctx, struct rv_cpu *cpu, uint32_t leaf, uint32_t sub
 {
 	struct machine_vcpu *mv = ctx;
 
-	if (!mv->m->cfg.hyperv || leaf < 0x40000000u || leaf > 0x40000005u) {
+	uint32_t max = mv->m->cfg.nested ? 0x4000000au : 0x40000005u;
+
+	if (!mv->m->cfg.hyperv || leaf < 0x40000000u || leaf > max) {
 		rv_cpu_builtin_cpuid(cpu, leaf, sub, r);
 		/* --nested: VMX (leaf 1 ECX bit 5) or SVM (0x80000001 ECX bit 2). */
 		if (mv->m->cfg.nested && leaf == 1 && !mv->m->svm)
@@ -54,7 +65,7 @@ void rv_machine_cpuid(void *ctx, struct rv_cpu *cpu, uint32_t leaf, uint32_t sub
 	r[0] = r[1] = r[2] = r[3] = 0;
 	switch (leaf) {
 	case 0x40000000u:
-		r[0] = 0x40000005u;
+		r[0] = max;
 		put_sig(r, "Microsoft Hv");
 		return;
 	case 0x40000001u:
@@ -64,14 +75,17 @@ void rv_machine_cpuid(void *ctx, struct rv_cpu *cpu, uint32_t leaf, uint32_t sub
 		r[0] = HV_FEATURES;
 		return;
 	case 0x40000004u:
-		r[0] = HV_RECOMMEND;
+		r[0] = HV_RECOMMEND | (mv->m->cfg.nested && !mv->m->svm ? HV_RECOMMEND_EVMCS : 0);
 		r[1] = 0xffffffffu; /* never notify about long spinlock waits */
 		return;
 	case 0x40000005u:
 		r[0] = RV_MAX_VCPUS; /* virtual processors */
 		r[1] = RV_MAX_VCPUS; /* logical processors */
 		return;
-	default: /* 0x40000002: no version information */
+	case 0x4000000au: /* only with --nested */
+		r[0] = HV_NESTED_DIRECT_FLUSH | (mv->m->svm ? 0 : HV_NESTED_EVMCS_VERSIONS);
+		return;
+	default: /* 0x40000002: no version information; 6-9: nothing offered */
 		return;
 	}
 }
@@ -88,10 +102,13 @@ int rv_machine_hv_rdmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t *v)
 	case HV_MSR_HYPERCALL:
 		*v = atomic_load(&m->hv_hypercall);
 		return 0;
-	case HV_MSR_VP_INDEX: /* an L2 with direct flush: its own (vmcb12) */
-		if (!rv_machine_nsvm_hv_direct(mv, &vp))
+	case HV_MSR_VP_INDEX: /* an L2 with direct flush: its own (eVMCS, vmcb12) */
+		if (!rv_machine_nested_hv_direct(mv, &vp))
 			vp = mv->vcpu->index;
 		*v = vp;
+		return 0;
+	case HV_MSR_VP_ASSIST:
+		*v = mv->hv_vp_assist;
 		return 0;
 	default:
 		return 1; /* not ours */
@@ -134,9 +151,21 @@ int rv_machine_hv_wrmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t v)
 		return 0;
 	case HV_MSR_VP_INDEX: /* read-only */
 		return -1;
+	case HV_MSR_VP_ASSIST: /* bits 11:1 are reserved */
+		if (v & 0xffeull)
+			return -1;
+		mv->hv_vp_assist = v;
+		return 0;
 	default:
 		return 1;
 	}
+}
+
+uint64_t rv_machine_hv_assist_read(struct machine_vcpu *mv, unsigned offset, unsigned size)
+{
+	if (!(mv->hv_vp_assist & HV_VP_ASSIST_ENABLE))
+		return 0;
+	return rv_machine_l1_get(mv, mv->hv_vp_assist & ~4095ull, offset, size);
 }
 
 /* An L2 caller's input address is L2's: through nested paging first. */
@@ -234,7 +263,7 @@ void rv_machine_hypercall(struct machine_vcpu *mv)
 		return;
 	}
 	if (mv->nested.guest_mode) /* L2's VP indexes, in the caller's L2 VM */
-		rv_machine_nsvm_hv_targets(mv, &f.targets);
+		rv_machine_nested_hv_targets(mv, &f.targets);
 	mv->hv_calls++;
 	mv->hv_overflows += rv_hv_flush_post(mv->vcpu, &f);
 	c->gpr[RV_RAX] = rv_hv_result(RV_HV_STATUS_SUCCESS, f.reps);

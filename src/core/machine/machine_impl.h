@@ -80,13 +80,24 @@ struct rv_nested_vcpu {
 	uint32_t exit_reason;
 	uint64_t exit_qual, exit_gpa, exit_gla;
 	uint64_t entries, exits; /* transitions, for the stats */
+	/* Hyper-V direct flush for L2 (the eVMCS's or vmcb12's enlightenments
+	 * with the VP assist page's direct-hypercall bit), fixed at VM entry
+	 * and published for other vCPUs' flush hypercalls: RV_HV_L2_KEY(vm,
+	 * vp), or 0. It outlives the VM exit: the vCPU's last L2 is a target. */
+	_Atomic uint64_t hv_l2_key;
 };
+#define RV_HV_L2_VALID	     (1ull << 63)
+#define RV_HV_L2_KEY(vm, vp) ((uint64_t)(uint32_t)(vm) << 32 | (uint32_t)(vp) | RV_HV_L2_VALID)
 
 /* Nested VMX state of a vCPU (machine_nvmx.c). */
 struct rv_nvmx_vcpu {
 	bool vmxon;
 	uint64_t vmxon_ptr;
 	uint64_t vmcs_ptr; /* the current VMCS, or RV_NVMX_NO_VMCS */
+	/* The enlightened VMCS in use (Hyper-V; src/nested/evmcs.h), or
+	 * RV_NVMX_NO_VMCS: read from the VP assist page at each VMX
+	 * instruction, kept from VM entry to VM exit. */
+	uint64_t evmcs_ptr;
 	struct rv_nvmx_tlb tlb;
 	/* L2's regime, fixed at VM entry from vmcs12. */
 	uint16_t vpid12;    /* 0: VPID off */
@@ -94,9 +105,7 @@ struct rv_nvmx_vcpu {
 	uint32_t proc;
 	uint64_t msr_bitmap;
 };
-#define RV_NVMX_NO_VMCS	       UINT64_MAX
-#define RV_NSVM_HV_VALID       (1ull << 63)
-#define RV_NSVM_HV_KEY(vm, vp) ((uint64_t)(uint32_t)(vm) << 32 | (uint32_t)(vp) | RV_NSVM_HV_VALID)
+#define RV_NVMX_NO_VMCS UINT64_MAX
 
 /* Nested SVM state of a vCPU (machine_nsvm.c). */
 struct rv_nsvm_vcpu {
@@ -109,9 +118,6 @@ struct rv_nsvm_vcpu {
 	struct rv_nsvm_tlb tlb;
 	/* L0's ASID of the mode that does not run: L2's while L1 runs. */
 	struct rv_asid_vcpu other_asid;
-	/* Hyper-V direct flush for L2 (vmcb12's enlightenments), published for
-	 * other vCPUs' flush hypercalls: RV_NSVM_HV_KEY(vm, vp) | valid, or 0. */
-	_Atomic uint64_t hv_l2_key;
 	/* L1's state at VMRUN: the host save area. */
 	struct {
 		uint64_t cr0, cr3, cr4, efer, rflags, rip, rsp, rax, gdt, idt, fs, gs;
@@ -209,10 +215,11 @@ struct machine_vcpu {
 	 * entries and their hits, walks of the guest's and the second-stage
 	 * tables, misses the shadow tables served, shadow page faults. */
 	uint64_t gp_lookups, gp_hits, guest_walks, tdp_walks, shadow_hits, shadow_faults;
-	bool retry;	     /* interrupt delivery met a page being moved */
-	bool hypercall;	     /* a VMCALL/VMMCALL waits for the exit handler */
-	bool hv_retry;	     /* its input page was being moved: run it again */
-	uint8_t nested_stop; /* enum rv_cpu_exit + 1: a nested transition to do */
+	bool retry;	       /* interrupt delivery met a page being moved */
+	bool hypercall;	       /* a VMCALL/VMMCALL waits for the exit handler */
+	bool hv_retry;	       /* its input page was being moved: run it again */
+	uint64_t hv_vp_assist; /* MSR 0x40000073: the VP assist page, bit 0 enable */
+	uint8_t nested_stop;   /* enum rv_cpu_exit + 1: a nested transition to do */
 	uint64_t hv_calls, hv_overflows;
 	uint64_t oracle_hits, oracle_checks, oracle_stale;
 	struct rv_inval inval[RV_INVAL_LOG];
@@ -294,10 +301,29 @@ void rv_machine_nvmx_free(struct machine_vcpu *mv);
 int rv_machine_nsvm_rdmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t *v);
 int rv_machine_nsvm_wrmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t v);
 int rv_machine_nsvm_msr_access(struct machine_vcpu *mv, uint32_t msr, bool write);
-/* Whether L2 on this vCPU runs with Hyper-V direct flush (its VP index, in
- * *vp), and the vCPUs of the same L2 VM a set of L2 VP indexes names. */
-bool rv_machine_nsvm_hv_direct(const struct machine_vcpu *mv, uint32_t *vp);
-void rv_machine_nsvm_hv_targets(const struct machine_vcpu *mv, struct rv_vcpu_mask *targets);
+/* Both: whether L2 on this vCPU runs with Hyper-V direct flush (its VP
+ * index, in *vp), and the vCPUs of the same L2 VM a set of L2 VP indexes
+ * names. */
+bool rv_machine_nested_hv_direct(const struct machine_vcpu *mv, uint32_t *vp);
+void rv_machine_nested_hv_targets(const struct machine_vcpu *mv, struct rv_vcpu_mask *targets);
+/* Both: publish L2's direct-flush identity at VM entry (@enabled: L1 asked
+ * for it in the eVMCS or vmcb12), if the VP assist page allows it. */
+void rv_machine_nested_set_hv_l2(struct machine_vcpu *mv, bool enabled, uint64_t vm_id,
+				 uint32_t vp_id);
+/* Both: L2's VMCALL/VMMCALL; true when it was a flush hypercall L0
+ * handled itself (direct flush), false when it exits to L1. */
+bool rv_machine_nested_l2_hypercall(struct machine_vcpu *mv);
+/* @size bytes at @offset of the vCPU's VP assist page (Hyper-V, MSR
+ * 0x40000073), or 0 when it is disabled or outside RAM. */
+uint64_t rv_machine_hv_assist_read(struct machine_vcpu *mv, unsigned offset, unsigned size);
+/* Both: the host address of the L1 page at @gpa, or NULL when it is not a
+ * page of RAM. VMCS, eVMCS, VMCB and bitmap pages are read as the CPU reads
+ * them: pinned (no host-side move) from their first use. */
+uint8_t *rv_machine_l1_page(struct machine_vcpu *mv, uint64_t gpa);
+/* @size bytes at @off of L1 page @page (reads 0 outside RAM), and the store. */
+uint64_t rv_machine_l1_get(struct machine_vcpu *mv, uint64_t page, unsigned off, unsigned size);
+void rv_machine_l1_put(struct machine_vcpu *mv, uint64_t page, unsigned off, unsigned size,
+		       uint64_t v);
 /* Both: services the pending local flushes of the context being left
  * (fault point nvmx.skip_local_flush removes it). */
 void rv_machine_nested_service_local(struct machine_vcpu *mv);

@@ -25,30 +25,14 @@
 
 /* ---- vmcb12 in L1's memory ---- */
 
-static uint8_t *vmcb_page(struct machine_vcpu *mv, uint64_t gpa)
-{
-	if ((gpa & 4095) || gpa >= rv_guest_mem_size(mv->m->mem))
-		return NULL;
-	rv_machine_note_table_page(mv->m, gpa); /* pinned, as a VMCS is */
-	return rv_gpa_hva(mv->m->mem, gpa);
-}
-
 static uint64_t get(struct machine_vcpu *mv, unsigned off, unsigned size)
 {
-	uint8_t *p = vmcb_page(mv, mv->nsvm.vmcb);
-	uint64_t v = 0;
-
-	if (p)
-		memcpy(&v, p + off, size);
-	return v;
+	return rv_machine_l1_get(mv, mv->nsvm.vmcb, off, size);
 }
 
 static void put(struct machine_vcpu *mv, unsigned off, unsigned size, uint64_t v)
 {
-	uint8_t *p = vmcb_page(mv, mv->nsvm.vmcb);
-
-	if (p)
-		memcpy(p + off, &v, size);
+	rv_machine_l1_put(mv, mv->nsvm.vmcb, off, size, v);
 }
 
 /* ---- MSRs ---- */
@@ -330,12 +314,8 @@ static void vmrun(struct machine_vcpu *mv)
 	mv->nsvm.intercept1 = (uint32_t)get(mv, VMCB_INTERCEPT_MISC1, 4);
 	mv->nsvm.intercept2 = (uint32_t)get(mv, VMCB_INTERCEPT_MISC2, 4);
 	mv->nsvm.msrpm = get(mv, VMCB_MSRPM_BASE, 8) & ~4095ull;
-	atomic_store_explicit(
-		&mv->nsvm.hv_l2_key,
-		get(mv, VMCB_HV_CONTROL, 4) & VMCB_HV_DIRECT_FLUSH
-			? RV_NSVM_HV_KEY(get(mv, VMCB_HV_VM_ID, 8), get(mv, VMCB_HV_VP_ID, 4))
-			: 0,
-		memory_order_release);
+	rv_machine_nested_set_hv_l2(mv, get(mv, VMCB_HV_CONTROL, 4) & VMCB_HV_DIRECT_FLUSH,
+				    get(mv, VMCB_HV_VM_ID, 8), (uint32_t)get(mv, VMCB_HV_VP_ID, 4));
 	mv->nested.tdp12 = get(mv, VMCB_NP_ENABLE, 8) & 1;
 	mv->nested.root12 = mv->nested.tdp12 ? get(mv, VMCB_NCR3, 8) & ~4095ull : 0;
 	load_segment_state(c, mv);
@@ -388,7 +368,7 @@ enum rv_virt_result rv_machine_nsvm_insn(struct machine_vcpu *mv, struct rv_virt
 		return op->insn == RV_VIRT_VMRUN ? RV_VIRT_EXIT : RV_VIRT_UD;
 	switch (op->insn) {
 	case RV_VIRT_VMRUN:
-		if (!vmcb_page(mv, op->operand))
+		if (!rv_machine_l1_page(mv, op->operand))
 			return RV_VIRT_GP;
 		mv->nsvm.vmcb = op->operand;
 		if (vmcb12_valid(mv))
@@ -406,7 +386,7 @@ enum rv_virt_result rv_machine_nsvm_insn(struct machine_vcpu *mv, struct rv_virt
 		invlpga(mv, op->operand, (uint32_t)mv->cpu.gpr[RV_RCX]);
 		return RV_VIRT_SUCCEED;
 	default: /* VMLOAD, VMSAVE: no state reqvisor's CPU has */
-		return vmcb_page(mv, op->operand) ? RV_VIRT_SUCCEED : RV_VIRT_GP;
+		return rv_machine_l1_page(mv, op->operand) ? RV_VIRT_SUCCEED : RV_VIRT_GP;
 	}
 }
 
@@ -416,54 +396,6 @@ static const uint16_t insn_exit_code[] = {
 	[RV_VIRT_IO] = SVM_EXIT_IOIO,	  [RV_VIRT_RDMSR] = SVM_EXIT_MSR,
 	[RV_VIRT_WRMSR] = SVM_EXIT_MSR,	  [RV_VIRT_INVLPG] = SVM_EXIT_INVLPG,
 };
-
-bool rv_machine_nsvm_hv_direct(const struct machine_vcpu *mv, uint32_t *vp)
-{
-	uint64_t key = atomic_load_explicit(&mv->nsvm.hv_l2_key, memory_order_relaxed);
-
-	if (!mv->m->svm || !mv->nested.guest_mode || !key)
-		return false;
-	*vp = (uint32_t)key;
-	return true;
-}
-
-/* The L2 VP indexes of a flush call, made vCPUs: those whose L2 runs (or
- * last ran) in the caller's L2 VM with one of those VP indexes. */
-void rv_machine_nsvm_hv_targets(const struct machine_vcpu *mv, struct rv_vcpu_mask *targets)
-{
-	struct rv_vm *vm = mv->vcpu->vm;
-	uint32_t n = rv_vm_nr_vcpus(vm);
-	uint64_t mine = atomic_load_explicit(&mv->nsvm.hv_l2_key, memory_order_relaxed);
-	struct rv_vcpu_mask vps = *targets;
-
-	rv_mask_zero(targets);
-	for (uint32_t i = 0; i < n; i++) {
-		struct rv_vcpu *v = rv_vm_vcpu(vm, i);
-		const struct machine_vcpu *t = v ? v->backend_data : NULL;
-		uint64_t key =
-			t ? atomic_load_explicit(&t->nsvm.hv_l2_key, memory_order_acquire) : 0;
-
-		if (key && key >> 32 == mine >> 32 && (uint32_t)key < n &&
-		    rv_mask_test(&vps, (uint32_t)key))
-			rv_mask_set(targets, i);
-	}
-}
-
-/* L2's flush hypercall with direct flush on: L0's, not an exit to L1
- * (the TLFS's nested enlightenment; KVM's nested_svm_l2_tlb_flush). */
-static bool l2_direct_flush(struct machine_vcpu *mv)
-{
-	uint16_t code = (uint16_t)mv->cpu.gpr[RV_RCX];
-	uint32_t vp;
-
-	if (!mv->m->cfg.hyperv || !rv_machine_nsvm_hv_direct(mv, &vp) ||
-	    (code != 0x2 && code != 0x3 && code != 0x13 && code != 0x14))
-		return false;
-	mv->cpu.rip += mv->cpu.virt.len; /* retired; a retry steps back */
-	mv->cpu.instructions++;
-	rv_machine_hypercall(mv);
-	return true;
-}
 
 /* An intercepted instruction: EXITINFO1 as APM vol. 2 §15.10-15.13 says
  * (IOIO: direction, size, port; MSR: 1 for WRMSR; INVLPG: the address). */
@@ -496,7 +428,7 @@ void rv_machine_nsvm_exit(struct machine_vcpu *mv, enum rv_cpu_exit e)
 	}
 	switch (e) {
 	case RV_CPU_EXIT_VIRT:
-		if (mv->cpu.virt.insn == RV_VIRT_VMCALL && l2_direct_flush(mv))
+		if (mv->cpu.virt.insn == RV_VIRT_VMCALL && rv_machine_nested_l2_hypercall(mv))
 			return;
 		instruction_exit(mv);
 		return;

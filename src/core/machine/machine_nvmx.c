@@ -3,13 +3,16 @@
  * Nested VMX (--nested on the VMX backend; docs/nested.md): L1's VMX
  * instructions, VM entries to L2 and VM exits back, with the TLB rules of
  * src/nested/tlb_rules.c. vmcs12 lives in the L1 page its pointer names
- * (src/nested/vmcs12.h). What L2's translations go through is in
+ * (src/nested/vmcs12.h), or in an enlightened VMCS (src/nested/evmcs.h)
+ * when L1 uses Hyper-V's. What L2's translations go through is in
  * machine_nested_mmu.c.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "machine_impl.h"
 #include "nested/ept12.h"
+#include "nested/evmcs.h"
 #include "nested/vmcs12.h"
 #include "reqvisor/request.h"
 #include "service.h"
@@ -29,49 +32,69 @@
 
 /* ---- vmcs12 in L1's memory ---- */
 
-/* The host address of the L1 page at @gpa, or NULL when it is not a page
- * of RAM. reqvisor reads it as the CPU reads a VMCS: the page is pinned
- * (no host-side move) from its first use. */
-static uint8_t *l1_page(struct machine_vcpu *mv, uint64_t gpa)
+/* Where field @f lives: in the page of the current VMCS, a slot of
+ * reqvisor's layout; in an enlightened VMCS, the member's offset and size. */
+static uint64_t field_page(struct machine_vcpu *mv, enum rv_vmcs12_field f, unsigned *off,
+			   unsigned *size)
 {
-	if ((gpa & 4095) || gpa >= rv_guest_mem_size(mv->m->mem))
-		return NULL;
-	rv_machine_note_table_page(mv->m, gpa);
-	return rv_gpa_hva(mv->m->mem, gpa);
-}
-
-static uint64_t *slot(struct machine_vcpu *mv, enum rv_vmcs12_field f)
-{
-	uint8_t *p = l1_page(mv, mv->nvmx.vmcs_ptr);
-
-	return p ? (uint64_t *)(p + RV_VMCS12_SLOTS + 8 * (unsigned)f) : NULL;
+	if (mv->nvmx.evmcs_ptr != RV_NVMX_NO_VMCS) {
+		*off = rv_vmcs12_evmcs_offset(f);
+		*size = rv_vmcs12_evmcs_size(f);
+		return mv->nvmx.evmcs_ptr;
+	}
+	*off = RV_VMCS12_SLOTS + 8 * (unsigned)f;
+	*size = 8;
+	return mv->nvmx.vmcs_ptr;
 }
 
 static uint64_t vmcs_get(struct machine_vcpu *mv, enum rv_vmcs12_field f)
 {
-	uint64_t *s = slot(mv, f);
+	unsigned off, size;
+	uint64_t page = field_page(mv, f, &off, &size);
 
-	return s ? *s : 0;
+	return rv_machine_l1_get(mv, page, off, size);
 }
 
 static void vmcs_set(struct machine_vcpu *mv, enum rv_vmcs12_field f, uint64_t v)
 {
-	uint64_t *s = slot(mv, f);
+	unsigned off, size;
+	uint64_t page = field_page(mv, f, &off, &size);
 
-	if (s)
-		*s = v;
+	rv_machine_l1_put(mv, page, off, size, v);
+}
+
+/* The VMCS VMREAD and VM entries use: the eVMCS, else the current one. */
+static uint64_t current_vmcs(const struct machine_vcpu *mv)
+{
+	return mv->nvmx.evmcs_ptr != RV_NVMX_NO_VMCS ? mv->nvmx.evmcs_ptr : mv->nvmx.vmcs_ptr;
+}
+
+/* The eVMCS L1 enlightened its VM entries with (VP assist page, TLFS), or
+ * RV_NVMX_NO_VMCS. An address that is not a page of RAM stays, for VM
+ * entry to fail on. */
+static uint64_t assist_evmcs(struct machine_vcpu *mv)
+{
+	if (!mv->m->cfg.hyperv || !rv_machine_hv_assist_read(mv, RV_VP_ASSIST_ENLIGHTEN_VMENTRY, 1))
+		return RV_NVMX_NO_VMCS;
+	return rv_machine_hv_assist_read(mv, RV_VP_ASSIST_CURRENT_EVMCS, 8);
+}
+
+/* A member of the eVMCS outside the VMCS fields (its Hyper-V part). */
+static uint64_t evmcs_member(struct machine_vcpu *mv, unsigned offset, unsigned size)
+{
+	return rv_machine_l1_get(mv, mv->nvmx.evmcs_ptr, offset, size);
 }
 
 static uint32_t *launch_state(struct machine_vcpu *mv, uint64_t ptr)
 {
-	uint8_t *p = l1_page(mv, ptr);
+	uint8_t *p = rv_machine_l1_page(mv, ptr);
 
 	return p ? (uint32_t *)(p + RV_VMCS12_LAUNCH_STATE) : NULL;
 }
 
 static bool revision_ok(struct machine_vcpu *mv, uint64_t ptr)
 {
-	uint8_t *p = l1_page(mv, ptr);
+	uint8_t *p = rv_machine_l1_page(mv, ptr);
 	uint32_t rev;
 
 	if (!p)
@@ -84,7 +107,7 @@ static bool revision_ok(struct machine_vcpu *mv, uint64_t ptr)
  * VMfailInvalid (SDM vol. 3C §31.2). */
 static enum rv_virt_result fail_valid(struct machine_vcpu *mv, enum rv_vmx_insn_error err)
 {
-	if (mv->nvmx.vmcs_ptr == RV_NVMX_NO_VMCS)
+	if (current_vmcs(mv) == RV_NVMX_NO_VMCS)
 		return RV_VIRT_FAIL_INVALID;
 	vmcs_set(mv, VMCS12_VM_INSTRUCTION_ERROR, err);
 	return RV_VIRT_FAIL_VALID;
@@ -108,7 +131,7 @@ static enum rv_virt_result vmxon(struct machine_vcpu *mv, uint64_t ptr)
 		return RV_VIRT_GP;
 	if (n->vmxon)
 		return fail_valid(mv, RV_VMXERR_VMXON_IN_VMX_ROOT);
-	if (!l1_page(mv, ptr) || !revision_ok(mv, ptr))
+	if (!rv_machine_l1_page(mv, ptr) || !revision_ok(mv, ptr))
 		return RV_VIRT_FAIL_INVALID;
 	n->vmxon = true;
 	n->vmxon_ptr = ptr;
@@ -129,13 +152,14 @@ static void vmxoff(struct machine_vcpu *mv)
 	n->tlb.vpid02 = 0;
 	n->vmxon = false;
 	n->vmcs_ptr = RV_NVMX_NO_VMCS;
+	n->evmcs_ptr = RV_NVMX_NO_VMCS;
 }
 
 static enum rv_virt_result vmclear(struct machine_vcpu *mv, uint64_t ptr)
 {
 	uint32_t *ls;
 
-	if (!l1_page(mv, ptr))
+	if (!rv_machine_l1_page(mv, ptr))
 		return fail_valid(mv, RV_VMXERR_VMCLEAR_INVALID_ADDRESS);
 	if (ptr == mv->nvmx.vmxon_ptr)
 		return fail_valid(mv, RV_VMXERR_VMCLEAR_VMXON_POINTER);
@@ -149,7 +173,7 @@ static enum rv_virt_result vmclear(struct machine_vcpu *mv, uint64_t ptr)
 
 static enum rv_virt_result vmptrld(struct machine_vcpu *mv, uint64_t ptr)
 {
-	if (!l1_page(mv, ptr))
+	if (!rv_machine_l1_page(mv, ptr))
 		return fail_valid(mv, RV_VMXERR_VMPTRLD_INVALID_ADDRESS);
 	if (ptr == mv->nvmx.vmxon_ptr)
 		return fail_valid(mv, RV_VMXERR_VMPTRLD_VMXON_POINTER);
@@ -165,7 +189,7 @@ static enum rv_virt_result field_of(struct machine_vcpu *mv, uint64_t encoding,
 {
 	int s;
 
-	if (mv->nvmx.vmcs_ptr == RV_NVMX_NO_VMCS)
+	if (current_vmcs(mv) == RV_NVMX_NO_VMCS)
 		return RV_VIRT_FAIL_INVALID;
 	s = rv_vmcs12_slot(encoding);
 	if (s < 0)
@@ -187,8 +211,12 @@ static enum rv_virt_result vmread(struct machine_vcpu *mv, struct rv_virt_op *op
 static enum rv_virt_result vmwrite(struct machine_vcpu *mv, const struct rv_virt_op *op)
 {
 	enum rv_vmcs12_field f = VMCS12_VIRTUAL_PROCESSOR_ID;
-	enum rv_virt_result r = field_of(mv, op->field, &f);
+	enum rv_virt_result r;
 
+	/* An eVMCS is written as memory; VMWRITE has no VMCS to write (KVM). */
+	if (mv->nvmx.evmcs_ptr != RV_NVMX_NO_VMCS)
+		return RV_VIRT_FAIL_INVALID;
+	r = field_of(mv, op->field, &f);
 	if (r != RV_VIRT_SUCCEED)
 		return r;
 	if (rv_vmcs12_read_only(op->field))
@@ -219,7 +247,8 @@ static bool controls_valid(struct machine_vcpu *mv)
 		return false;
 	if ((proc2 & RV_PROC2_ENABLE_EPT) && !rv_ept12_eptp_valid(vmcs_get(mv, VMCS12_EPT_POINTER)))
 		return false;
-	if ((proc & RV_PROC_USE_MSR_BITMAPS) && !l1_page(mv, vmcs_get(mv, VMCS12_MSR_BITMAP)))
+	if ((proc & RV_PROC_USE_MSR_BITMAPS) &&
+	    !rv_machine_l1_page(mv, vmcs_get(mv, VMCS12_MSR_BITMAP)))
 		return false;
 	/* Not implemented, so refused rather than ignored: event injection,
 	 * CR3-target values, MSR load and store lists. */
@@ -258,19 +287,35 @@ static bool guest_state_valid(struct machine_vcpu *mv)
 	       canonical(vmcs_get(mv, VMCS12_GUEST_RIP)) && (vmcs_get(mv, VMCS12_GUEST_RFLAGS) & 2);
 }
 
-static enum rv_virt_result vmentry_check(struct machine_vcpu *mv, bool launch)
+/* The launch state of the current VMCS; an eVMCS has none, and either
+ * instruction enters it (as in KVM). */
+static enum rv_virt_result launch_check(struct machine_vcpu *mv, bool launch)
 {
 	uint32_t *ls;
 
+	if (mv->nvmx.evmcs_ptr != RV_NVMX_NO_VMCS)
+		return evmcs_member(mv, offsetof(struct rv_evmcs, revision_id), 4) ==
+				       RV_EVMCS_VERSION
+			       ? RV_VIRT_SUCCEED
+			       : RV_VIRT_FAIL_INVALID; /* also: not a page of RAM */
 	if (mv->nvmx.vmcs_ptr == RV_NVMX_NO_VMCS)
 		return RV_VIRT_FAIL_INVALID;
 	ls = launch_state(mv, mv->nvmx.vmcs_ptr);
-	if (!ls) /* its page is being moved by the host right now */
+	if (!ls)
 		return RV_VIRT_FAIL_INVALID;
 	if (launch && *ls != RV_VMCS12_CLEAR)
 		return fail_valid(mv, RV_VMXERR_VMLAUNCH_NONCLEAR_VMCS);
 	if (!launch && *ls != RV_VMCS12_LAUNCHED)
 		return fail_valid(mv, RV_VMXERR_VMRESUME_NONLAUNCHED_VMCS);
+	return RV_VIRT_SUCCEED;
+}
+
+static enum rv_virt_result vmentry_check(struct machine_vcpu *mv, bool launch)
+{
+	enum rv_virt_result r = launch_check(mv, launch);
+
+	if (r != RV_VIRT_SUCCEED)
+		return r;
 	if (!controls_valid(mv))
 		return fail_valid(mv, RV_VMXERR_ENTRY_INVALID_CONTROL_FIELD);
 	if (!host_state_valid(mv))
@@ -348,6 +393,7 @@ enum rv_virt_result rv_machine_nvmx_insn(struct machine_vcpu *mv, struct rv_virt
 		return vmxon(mv, op->operand);
 	if (!mv->nvmx.vmxon)
 		return RV_VIRT_UD;
+	mv->nvmx.evmcs_ptr = assist_evmcs(mv);
 	switch (op->insn) {
 	case RV_VIRT_VMXON:
 		return fail_valid(mv, RV_VMXERR_VMXON_IN_VMX_ROOT);
@@ -550,6 +596,20 @@ static void vmexit(struct machine_vcpu *mv, const struct exit_info *x)
 	post_transition(mv, RV_NESTED_EXIT);
 }
 
+/* Hyper-V direct flush for this L2: only an eVMCS can ask for it. */
+static void set_hv_l2(struct machine_vcpu *mv)
+{
+	bool evmcs = mv->nvmx.evmcs_ptr != RV_NVMX_NO_VMCS;
+	uint64_t control =
+		evmcs ? evmcs_member(mv, offsetof(struct rv_evmcs, hv_enlightenments_control), 4)
+		      : 0;
+
+	rv_machine_nested_set_hv_l2(
+		mv, control & RV_EVMCS_NESTED_FLUSH_HYPERCALL,
+		evmcs ? evmcs_member(mv, offsetof(struct rv_evmcs, hv_vm_id), 8) : 0,
+		(uint32_t)(evmcs ? evmcs_member(mv, offsetof(struct rv_evmcs, hv_vp_id), 4) : 0));
+}
+
 static void vmentry(struct machine_vcpu *mv, bool launch)
 {
 	struct rv_nvmx_vcpu *n = &mv->nvmx;
@@ -575,10 +635,11 @@ static void vmentry(struct machine_vcpu *mv, bool launch)
 			    : 0;
 	n->msr_bitmap =
 		(proc & RV_PROC_USE_MSR_BITMAPS) ? vmcs_get(mv, VMCS12_MSR_BITMAP) : UINT64_MAX;
-	uint32_t *ls = launch_state(mv, n->vmcs_ptr);
+	uint32_t *ls = n->evmcs_ptr == RV_NVMX_NO_VMCS ? launch_state(mv, n->vmcs_ptr) : NULL;
 
 	if (launch && ls)
 		*ls = RV_VMCS12_LAUNCHED;
+	set_hv_l2(mv);
 	load_guest_state(mv);
 	set_intercepts(mv);
 	mv->nested.guest_mode = true;
@@ -657,6 +718,8 @@ void rv_machine_nvmx_exit(struct machine_vcpu *mv, enum rv_cpu_exit e)
 	}
 	switch (e) {
 	case RV_CPU_EXIT_VIRT:
+		if (mv->cpu.virt.insn == RV_VIRT_VMCALL && rv_machine_nested_l2_hypercall(mv))
+			return;
 		instruction_exit(mv);
 		return;
 	case RV_CPU_EXIT_EXCEPTION:
@@ -704,7 +767,7 @@ static int msr_intercepted(struct machine_vcpu *mv, uint32_t msr, bool write)
 	else
 		return RV_MSR_INTERCEPTED;
 	off += write ? 2048 : 0;
-	p = l1_page(mv, base);
+	p = rv_machine_l1_page(mv, base);
 	if (!p)
 		return RV_MSR_INTERCEPTED;
 	msr &= 0x1fff;
