@@ -82,4 +82,26 @@ static void setup_pages(unsigned cpu, unsigned ncpus)
 	rv_write_cr3(p->l1root);
 }
 
+/* Event injection (VMX VM-entry interruption information and SVM EVENTINJ
+ * share the layout): what L2's handler for an injected event saw, vector |
+ * error << 16, per vCPU. L2 shares L1's IDT. */
+#define INJECT_IRQ	    0x41
+#define EVENT(type, vector) (1u << 31 | (type) << 8 | (vector))
+#define EVENT_ERROR	    (1u << 11)
+
+static u64 injected_seen[1024];
+
+static void injected(unsigned vector, u64 error, struct rv_frame *f)
+{
+	(void)f;
+	injected_seen[rv_cpu_id()] = vector | error << 16;
+}
+
+/* vCPU 0, before the scenarios: the handlers of the injected vectors. */
+static void set_injected_handlers(void)
+{
+	rv_set_handler(INJECT_IRQ, injected);
+	rv_set_handler(RV_VEC_AC, injected);
+}
+
 #endif

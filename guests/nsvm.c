@@ -14,6 +14,10 @@
  *  4 exits         CPUID, I/O, HLT, #UD, RDMSR and nested-page-fault exits.
  *  5 invalid       VMRUN with ASID 0, or without the VMRUN intercept:
  *                  EXITCODE VMEXIT_INVALID.
+ *  6 inject        EVENTINJ: an external interrupt, an exception with its
+ *                  error code; a delivery that faults (#GP intercepted)
+ *                  exits with the event in EXITINTINFO and L1 injects it
+ *                  again; a software interrupt is VMEXIT_INVALID.
  */
 #include "nested_pages.h"
 #include "svm.h"
@@ -226,14 +230,74 @@ static void scenario_invalid(void)
 	       vmcb_read(&l2, VMCB_EXITCODE));
 }
 
+/* ---- 6: event injection ---- */
+
+static void l2_report_injected(void)
+{
+	rv_svm_l2_done(injected_seen[rv_cpu_id()]);
+}
+
+static void scenario_inject(void)
+{
+	unsigned cpu = rv_cpu_id();
+	struct rv_svm_l2 l2 = { 0 };
+	struct rv_svm_l2_config cfg = {
+		.entry = l2_report_injected,
+		.asid = 9,
+		.exception_bitmap = 1u << RV_VEC_GP,
+	};
+	u32 idt_limit;
+	u64 status;
+
+	injected_seen[cpu] = 0;
+	rv_svm_l2_init(&l2, &cfg);
+	vmcb_write(&l2, VMCB_EVENTINJ, EVENT(0, INJECT_IRQ));
+	status = rv_svm_l2_run(&l2);
+	EXPECT(status == INJECT_IRQ, "L2 saw %#lx, want the external interrupt %#x", status,
+	       INJECT_IRQ);
+	EXPECT(!(vmcb_read(&l2, VMCB_EVENTINJ) >> 31), "#VMEXIT left EVENTINJ valid");
+
+	injected_seen[cpu] = 0;
+	rv_svm_l2_init(&l2, &cfg);
+	vmcb_write(&l2, VMCB_EVENTINJ, EVENT(3, RV_VEC_AC) | EVENT_ERROR | 0x5aull << 32);
+	status = rv_svm_l2_run(&l2);
+	EXPECT(status == (RV_VEC_AC | 0x5a << 16), "L2 saw %#lx, want #AC with error 0x5a", status);
+
+	/* The gate lies beyond L2's IDT limit: #GP, intercepted, before L2's
+	 * first instruction; L1 mends the limit and injects it again. */
+	injected_seen[cpu] = 0;
+	rv_svm_l2_init(&l2, &cfg);
+	idt_limit = *(u32 *)(l2.vmcb + VMCB_IDTR_LIMIT);
+	vmcb_write32(&l2, VMCB_IDTR_LIMIT, INJECT_IRQ * 16 - 1);
+	vmcb_write(&l2, VMCB_EVENTINJ, EVENT(0, INJECT_IRQ));
+	EXPECT(rv_svm_l2_step(&l2) == SVM_EXIT_EXCP_BASE + RV_VEC_GP,
+	       "exit %#lx, want the #GP intercept", vmcb_read(&l2, VMCB_EXITCODE));
+	EXPECT(vmcb_read(&l2, VMCB_EXITINFO1) == (INJECT_IRQ << 3 | 2),
+	       "#GP error %#lx, want IDT entry %#x", vmcb_read(&l2, VMCB_EXITINFO1), INJECT_IRQ);
+	EXPECT(vmcb_read(&l2, VMCB_EXITINTINFO) == EVENT(0, INJECT_IRQ),
+	       "EXITINTINFO %#lx, want the injected event", vmcb_read(&l2, VMCB_EXITINTINFO));
+	vmcb_write32(&l2, VMCB_IDTR_LIMIT, idt_limit);
+	vmcb_write(&l2, VMCB_EVENTINJ, vmcb_read(&l2, VMCB_EXITINTINFO));
+	status = rv_svm_l2_run(&l2);
+	EXPECT(status == INJECT_IRQ, "L2 saw %#lx after the event was injected again", status);
+
+	/* Software interrupts are not offered. */
+	rv_svm_l2_init(&l2, &cfg);
+	vmcb_write(&l2, VMCB_EVENTINJ, EVENT(4, 0x80));
+	EXPECT(rv_svm_l2_step(&l2) == SVM_EXIT_INVALID, "VMRUN injecting INT 0x80: exit %#lx",
+	       vmcb_read(&l2, VMCB_EXITCODE));
+}
+
 int rv_main(unsigned cpu, unsigned ncpus)
 {
 	static struct rv_barrier ready;
 	static void (*const scenarios[])(void) = {
 		scenario_two_asids, scenario_tlb_control, scenario_ncr3,
-		scenario_exits,	    scenario_invalid,
+		scenario_exits,	    scenario_invalid,	  scenario_inject,
 	};
 
+	if (cpu == 0) /* before setup_pages' barrier */
+		set_injected_handlers();
 	setup_pages(cpu, ncpus);
 	rv_svm_on();
 	pages_of[cpu].second = rv_npt_identity();
@@ -242,6 +306,6 @@ int rv_main(unsigned cpu, unsigned ncpus)
 			scenarios[s]();
 	rv_barrier_wait(&ready);
 	if (cpu == 0)
-		rv_printf("nsvm: %u vCPUs ran 5 scenarios 3 times, L2 saw every change\n", ncpus);
+		rv_printf("nsvm: %u vCPUs ran 6 scenarios 3 times, L2 saw every change\n", ncpus);
 	return 0;
 }

@@ -20,7 +20,12 @@
  *  6 exits       CPUID, I/O, HLT, #UD, RDMSR and EPT-violation exits.
  *  7 errors      VMfail numbers for bad VMREAD/VMWRITE/VMPTRLD/VMLAUNCH/
  *                VMRESUME/INVVPID/INVEPT.
- *  8 evmcs       with --hyperv only: two L2s in enlightened VMCSs with
+ *  8 inject      event injection at VM entry: an external interrupt, an
+ *                exception with its error code; a delivery that faults
+ *                (#GP intercepted, or an EPT violation on the IDT) exits
+ *                with the event in the IDT-vectoring information and L1
+ *                injects it again; a software interrupt is refused.
+ *  9 evmcs       with --hyperv only: two L2s in enlightened VMCSs with
  *                VPIDs 1 and 2 (as 2); VMREAD reads the eVMCS, VMWRITE is
  *                VMfailInvalid; a wrong eVMCS version fails VMLAUNCH; an
  *                eVMCS has no launch state; L2's flush hypercall exits to
@@ -28,6 +33,7 @@
  *                page) and is L0's with it.
  */
 #include "hyperv.h"
+#include "nested.h"
 #include "nested/evmcs.h"
 #include "nested_pages.h"
 #include "vmx.h"
@@ -384,7 +390,88 @@ static void scenario_errors(void)
 	       "VMREAD with no current VMCS is not VMfailInvalid");
 }
 
-/* ---- 8: the enlightened VMCS (Hyper-V) ---- */
+/* ---- 8: event injection ---- */
+
+static void l2_report_injected(void)
+{
+	rv_vmx_l2_done(injected_seen[rv_cpu_id()]);
+}
+
+static void scenario_inject(void)
+{
+	unsigned cpu = rv_cpu_id();
+	struct rv_vmx_l2 l2 = { 0 };
+	struct rv_vmx_l2_config cfg = {
+		.entry = l2_report_injected, .vpid = 9, .exception_bitmap = 1u << 13, /* #GP */
+	};
+	u16 idt_limit;
+	u64 status;
+
+	rv_read_dtr(true, &idt_limit);
+	injected_seen[cpu] = 0;
+	rv_vmx_l2_init(&l2, &cfg);
+	rv_vmwrite(VMCS_ENTRY_INTR_INFO, EVENT(0, INJECT_IRQ));
+	status = rv_vmx_l2_run(&l2);
+	EXPECT(status == INJECT_IRQ, "L2 saw %#lx, want the external interrupt %#x", status,
+	       INJECT_IRQ);
+	EXPECT(!(rv_vmread(VMCS_ENTRY_INTR_INFO) >> 31), "the VM exit left the event valid");
+
+	injected_seen[cpu] = 0;
+	rv_vmx_l2_init(&l2, &cfg);
+	rv_vmwrite(VMCS_ENTRY_INTR_INFO, EVENT(3, RV_VEC_AC) | EVENT_ERROR);
+	rv_vmwrite(VMCS_ENTRY_EXC_ERROR, 0x5a);
+	status = rv_vmx_l2_run(&l2);
+	EXPECT(status == (RV_VEC_AC | 0x5a << 16), "L2 saw %#lx, want #AC with error 0x5a", status);
+
+	/* The gate lies beyond L2's IDT limit: #GP, intercepted, before L2's
+	 * first instruction; L1 mends the limit and injects it again. */
+	injected_seen[cpu] = 0;
+	rv_vmx_l2_init(&l2, &cfg);
+	rv_vmwrite(VMCS_GUEST_IDTR_LIMIT, INJECT_IRQ * 16 - 1);
+	rv_vmwrite(VMCS_ENTRY_INTR_INFO, EVENT(0, INJECT_IRQ));
+	EXPECT(rv_vmx_l2_step(&l2) == VMX_EXIT_EXCEPTION, "no exception exit for the bad gate");
+	EXPECT(rv_vmread(VMCS_EXIT_INTR_INFO) == (EVENT(3, RV_VEC_GP) | EVENT_ERROR) &&
+		       rv_vmread(VMCS_EXIT_INTR_ERROR) == (INJECT_IRQ << 3 | 2),
+	       "exit info %#lx error %#lx, want #GP naming IDT entry %#x",
+	       rv_vmread(VMCS_EXIT_INTR_INFO), rv_vmread(VMCS_EXIT_INTR_ERROR), INJECT_IRQ);
+	EXPECT(rv_vmread(VMCS_IDT_VECTORING) == EVENT(0, INJECT_IRQ),
+	       "IDT-vectoring information %#lx, want the injected event",
+	       rv_vmread(VMCS_IDT_VECTORING));
+	rv_vmwrite(VMCS_GUEST_IDTR_LIMIT, idt_limit);
+	rv_vmwrite(VMCS_ENTRY_INTR_INFO, rv_vmread(VMCS_IDT_VECTORING));
+	status = rv_vmx_l2_run(&l2);
+	EXPECT(status == INJECT_IRQ, "L2 saw %#lx after the event was injected again", status);
+
+	/* L2's IDT page is missing from EPT12: an EPT violation, with the
+	 * event in the IDT-vectoring information again. */
+	{
+		u64 gate = (rv_read_dtr(true, &idt_limit) + INJECT_IRQ * 16) & ~4095ull;
+		u64 *pte = rv_ept_pte(me()->second, gate), saved = *pte;
+
+		injected_seen[cpu] = 0;
+		cfg.eptp = me()->second;
+		rv_vmx_l2_init(&l2, &cfg);
+		*pte = 0;
+		rv_vmwrite(VMCS_ENTRY_INTR_INFO, EVENT(0, INJECT_IRQ));
+		EXPECT(rv_vmx_l2_step(&l2) == VMX_EXIT_EPT_VIOL, "no EPT violation for the IDT");
+		EXPECT(rv_vmread(VMCS_IDT_VECTORING) == EVENT(0, INJECT_IRQ),
+		       "IDT-vectoring information %#lx after the EPT violation",
+		       rv_vmread(VMCS_IDT_VECTORING));
+		*pte = saved;
+		rv_invept(1, me()->second);
+		rv_vmwrite(VMCS_ENTRY_INTR_INFO, rv_vmread(VMCS_IDT_VECTORING));
+		status = rv_vmx_l2_run(&l2);
+		EXPECT(status == INJECT_IRQ, "L2 saw %#lx after the EPT violation", status);
+		cfg.eptp = 0;
+	}
+
+	/* Software interrupts are not offered: the entry fails (error 7). */
+	rv_vmx_l2_init(&l2, &cfg);
+	rv_vmwrite(VMCS_ENTRY_INTR_INFO, EVENT(4, 0x80));
+	expect_error(rv_vmx_enter(&l2.gprs, 0, NULL), 7, "VMLAUNCH injecting INT 0x80");
+}
+
+/* ---- 9: the enlightened VMCS (Hyper-V) ---- */
 
 #define HV_CALL_MARK 0x4856 /* RAX of L2's hypercall: tells L1's handler */
 
@@ -495,9 +582,9 @@ int rv_main(unsigned cpu, unsigned ncpus)
 {
 	static struct rv_barrier ready;
 	static void (*const scenarios[])(void) = {
-		scenario_no_vpid, scenario_new_vpid12, scenario_same_vpid,
-		scenario_invvpid, scenario_invept,     scenario_two_eptps,
-		scenario_exits,	  scenario_errors,     scenario_evmcs,
+		scenario_no_vpid, scenario_new_vpid12, scenario_same_vpid, scenario_invvpid,
+		scenario_invept,  scenario_two_eptps,  scenario_exits,	   scenario_errors,
+		scenario_inject,  scenario_evmcs,
 	};
 	unsigned n = sizeof(scenarios) / sizeof(scenarios[0]);
 
@@ -513,8 +600,10 @@ int rv_main(unsigned cpu, unsigned ncpus)
 			flush_input = (u64)(uintptr_t)input;
 		}
 	} else {
-		n--; /* scenario 8 needs --hyperv */
+		n--; /* scenario 9 needs --hyperv */
 	}
+	if (cpu == 0)
+		set_injected_handlers();
 	rv_barrier_wait(&ready);
 	for (unsigned r = 0; r < 3; r++)
 		for (unsigned s = 0; s < n; s++)

@@ -31,10 +31,10 @@ for tdp in on off; do
 		for n in $counts; do
 			run 0 "$nvmx" --tdp "$tdp" --vcpus "$n" --executor "$e" --seed "$n"
 		done
-		expect_line "ran 8 scenarios"
-		# With --hyperv, scenario 8 too: the enlightened VMCS.
-		run 0 "$nvmx" --tdp "$tdp" --vcpus 2 --executor "$e" --hyperv
 		expect_line "ran 9 scenarios"
+		# With --hyperv, scenario 9 too: the enlightened VMCS.
+		run 0 "$nvmx" --tdp "$tdp" --vcpus 2 --executor "$e" --hyperv
+		expect_line "ran 10 scenarios"
 		run 0 "$shoot" --tdp "$tdp" --vcpus "$shoot_vcpus" --executor "$e" --seed 3
 		# No vpid02 (the VPIDs run out after L1's), so with shadow paging L2
 		# shares L1's tag: rule 3 is what keeps them apart.
@@ -66,6 +66,7 @@ for tdp in on off; do
 				run 0 "$nsvm" --tdp "$tdp" --nsvm-flush "$rule" --vcpus "$n" \
 					--executor "$e" --seed "$n"
 			done
+			expect_line "ran 6 scenarios"
 			run 0 "$sshoot" --tdp "$tdp" --nsvm-flush "$rule" --vcpus "$shoot_vcpus" --executor "$e"
 		done
 	done

@@ -250,6 +250,7 @@ struct rv_frame {
 #define RV_VEC_DF 8
 #define RV_VEC_GP 13
 #define RV_VEC_PF 14
+#define RV_VEC_AC 17
 
 /* #PF error code bits. */
 #define RV_PF_P	   (1u << 0)

@@ -20,9 +20,12 @@
 #define VMCB_EXITCODE	     0x070
 #define VMCB_EXITINFO1	     0x078
 #define VMCB_EXITINFO2	     0x080
+#define VMCB_EXITINTINFO     0x088
 #define VMCB_NP_ENABLE	     0x090
+#define VMCB_EVENTINJ	     0x0a8
 #define VMCB_NCR3	     0x0b0
 #define VMCB_NRIP	     0x0c8
+#define VMCB_IDTR_LIMIT	     0x484
 #define VMCB_CR3	     0x550
 #define VMCB_RIP	     0x578
 #define VMCB_RSP	     0x5d8

@@ -279,6 +279,18 @@ static inline bool rv_cpu_interruptible(const struct rv_cpu *cpu)
  */
 bool rv_cpu_interrupt(struct rv_cpu *cpu, int vector);
 
+/*
+ * Deliver event @e (an injected one: an interrupt or exception with its
+ * error code) through the IDT now. rv_cpu_deliver_event() chains a fault
+ * met on the way as the SDM's class table says (#DF, then a triple fault:
+ * false). rv_cpu_deliver_once() stops at such a fault: false, with the
+ * fault in cpu->exc, for a hypervisor that intercepts it. Both leave
+ * cpu->mmu_retry set, undelivered, when a page is being moved or a nested
+ * exit is due.
+ */
+bool rv_cpu_deliver_event(struct rv_cpu *cpu, const struct rv_cpu_exception *e);
+bool rv_cpu_deliver_once(struct rv_cpu *cpu, const struct rv_cpu_exception *e);
+
 /* "#PF", or "vector 40" in @buf. */
 const char *rv_exception_name(int vector, char *buf, size_t len);
 /* "vCPU 3: triple fault at RIP 0x..., exceptions #PF, #DF". */

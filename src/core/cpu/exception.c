@@ -43,17 +43,19 @@ static int enter_handler(struct rv_exec *x, const struct rv_cpu_exception *e)
 	struct rv_cpu *c = x->cpu;
 	uint64_t lo, hi, rsp = c->gpr[RV_RSP];
 	unsigned off = (unsigned)e->vector * 16;
+	/* A bad gate's #GP names it: index (the vector) in bits 15:3, IDT bit 1. */
+	uint32_t gate_error = (uint32_t)e->vector << 3 | 2;
 	int rc;
 
 	if (off + 15 > c->idtr.limit)
-		return rv_raise(x, RV_EXC_GP, off + 2, true), -1;
+		return rv_raise(x, RV_EXC_GP, gate_error, true), -1;
 	if ((rc = rv_mem_read(x, c->idtr.base + off, 8, &lo)) ||
 	    (rc = rv_mem_read(x, c->idtr.base + off + 8, 8, &hi)))
 		return -1;
 	unsigned type = (lo >> 40) & 0xf;
 
 	if (!((lo >> 47) & 1) || (type != 0xe && type != 0xf))
-		return rv_raise(x, RV_EXC_GP, off + 2, true), -1;
+		return rv_raise(x, RV_EXC_GP, gate_error, true), -1;
 	uint64_t target = (lo & 0xffff) | ((lo >> 32) & 0xffff0000ull) | (hi << 32);
 
 	c->gpr[RV_RSP] &= ~0xfull;
@@ -72,18 +74,35 @@ static int enter_handler(struct rv_exec *x, const struct rv_cpu_exception *e)
 	return 0;
 }
 
-bool rv_cpu_interrupt(struct rv_cpu *cpu, int vector)
+bool rv_cpu_deliver_event(struct rv_cpu *cpu, const struct rv_cpu_exception *e)
 {
 	struct rv_exec x = { .cpu = cpu };
 	bool ok;
 
 	rv_exec_tlb_changed(&x);
-	cpu->exc.vector = vector;
-	cpu->exc.error_code = 0;
-	cpu->exc.has_error_code = false;
+	cpu->exc = *e;
 	ok = rv_deliver(&x);
 	rv_cpu_flags(cpu);
 	return ok;
+}
+
+bool rv_cpu_deliver_once(struct rv_cpu *cpu, const struct rv_cpu_exception *e)
+{
+	struct rv_exec x = { .cpu = cpu };
+	bool ok;
+
+	rv_exec_tlb_changed(&x);
+	cpu->exc = *e;
+	ok = enter_handler(&x, e) == 0 || cpu->mmu_retry;
+	rv_cpu_flags(cpu);
+	return ok;
+}
+
+bool rv_cpu_interrupt(struct rv_cpu *cpu, int vector)
+{
+	struct rv_cpu_exception e = { .vector = vector };
+
+	return rv_cpu_deliver_event(cpu, &e);
 }
 
 /* Returns false on a triple fault (cpu->chain lists the exceptions). */

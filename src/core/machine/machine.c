@@ -264,6 +264,8 @@ static enum rv_exit machine_run(struct rv_vcpu *v, const _Atomic uint32_t *ipi, 
 	enum rv_cpu_exit e;
 
 	do {
+		if (mv->nested.inject_pending && rv_machine_nested_inject(mv, &e))
+			break;
 		if (!deliver_interrupt(mv)) {
 			e = RV_CPU_EXIT_TRIPLE_FAULT;
 			break;

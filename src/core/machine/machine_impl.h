@@ -80,6 +80,14 @@ struct rv_nested_vcpu {
 	uint32_t exit_reason;
 	uint64_t exit_qual, exit_gpa, exit_gla;
 	uint64_t entries, exits; /* transitions, for the stats */
+	/* The event L1 injects at VM entry (VMX VM-entry interruption
+	 * information, SVM EVENTINJ: one layout), pending until delivered;
+	 * and the one a VM exit interrupted the delivery of, for the
+	 * IDT-vectoring information (EXITINTINFO), or 0. */
+	bool inject_pending;
+	uint32_t inject_info;
+	struct rv_cpu_exception inject;
+	uint32_t vectoring_info, vectoring_error;
 	/* Hyper-V direct flush for L2 (the eVMCS's or vmcb12's enlightenments
 	 * with the VP assist page's direct-hypercall bit), fixed at VM entry
 	 * and published for other vCPUs' flush hypercalls: RV_HV_L2_KEY(vm,
@@ -324,6 +332,18 @@ uint8_t *rv_machine_l1_page(struct machine_vcpu *mv, uint64_t gpa);
 uint64_t rv_machine_l1_get(struct machine_vcpu *mv, uint64_t page, unsigned off, unsigned size);
 void rv_machine_l1_put(struct machine_vcpu *mv, uint64_t page, unsigned off, unsigned size,
 		       uint64_t v);
+/* Both: whether an event L1 asks VM entry to inject (the layout both
+ * vendors share) is one reqvisor delivers: an external interrupt, NMI
+ * (vector 2) or hardware exception (vector below 32), an error code only
+ * with an exception that has one; software events are refused. */
+bool rv_machine_nested_event_valid(uint32_t info);
+/* Both: make a valid event pending for L2's first instruction. */
+void rv_machine_nested_set_inject(struct machine_vcpu *mv, uint32_t info, uint32_t error);
+/* Before L2 runs: deliver the pending event. True when the run must stop
+ * with *e instead (an exit to L1 or a retry). */
+bool rv_machine_nested_inject(struct machine_vcpu *mv, enum rv_cpu_exit *e);
+/* Both, at VM exit: the IDT-vectoring information to report (then 0). */
+uint64_t rv_machine_nested_take_vectoring(struct machine_vcpu *mv, uint32_t *error);
 /* Both: services the pending local flushes of the context being left
  * (fault point nvmx.skip_local_flush removes it). */
 void rv_machine_nested_service_local(struct machine_vcpu *mv);

@@ -69,6 +69,99 @@ void rv_machine_l1_put(struct machine_vcpu *mv, uint64_t page, unsigned off, uns
 		memcpy(p + off, &v, size);
 }
 
+/* ---- Event injection at VM entry ---- */
+
+#define EVENT_ERROR	(1u << 11)
+#define EVENT_TYPE(i)	(((i) >> 8) & 7)
+#define EVENT_EXTERNAL	0
+#define EVENT_NMI	2
+#define EVENT_EXCEPTION 3
+#define EVENT_RESERVED	0x7ffff000u /* bits 30:12 */
+
+static bool vector_has_error_code(unsigned v)
+{
+	return v == 8 || (v >= 10 && v <= 14) || v == 17;
+}
+
+bool rv_machine_nested_event_valid(uint32_t info)
+{
+	unsigned vector = info & 0xff, type = EVENT_TYPE(info);
+	bool error = info & EVENT_ERROR;
+
+	if (info & EVENT_RESERVED)
+		return false;
+	switch (type) {
+	case EVENT_EXTERNAL:
+		return !error;
+	case EVENT_NMI:
+		return vector == 2 && !error;
+	case EVENT_EXCEPTION:
+		return vector < 32 && vector != 2 && error == vector_has_error_code(vector);
+	default: /* software interrupts and exceptions: not offered */
+		return false;
+	}
+}
+
+void rv_machine_nested_set_inject(struct machine_vcpu *mv, uint32_t info, uint32_t error)
+{
+	mv->nested.inject_pending = true;
+	mv->nested.inject_info = info;
+	mv->nested.inject = (struct rv_cpu_exception){
+		.vector = (int)(info & 0xff),
+		.error_code = error,
+		.has_error_code = info & EVENT_ERROR,
+	};
+}
+
+/* The delivery stopped for a VM exit: L1 learns which event it was, and
+ * injects it again if it wants it delivered. */
+static void interrupted(struct machine_vcpu *mv)
+{
+	mv->nested.inject_pending = false;
+	mv->nested.vectoring_info = mv->nested.inject_info;
+	mv->nested.vectoring_error = mv->nested.inject.error_code;
+}
+
+bool rv_machine_nested_inject(struct machine_vcpu *mv, enum rv_cpu_exit *e)
+{
+	struct rv_cpu *c = &mv->cpu;
+	bool ok;
+
+	if (!mv->nested.inject_pending || !mv->nested.guest_mode)
+		return false;
+	ok = rv_cpu_deliver_once(c, &mv->nested.inject);
+	if (!ok && (c->exc_intercepts >> c->exc.vector & 1)) {
+		interrupted(mv); /* a fault L1 intercepts: its exit */
+		*e = RV_CPU_EXIT_EXCEPTION;
+		return true;
+	}
+	if (!ok && !rv_cpu_deliver_event(c, &mv->nested.inject)) {
+		mv->nested.inject_pending = false;
+		*e = RV_CPU_EXIT_TRIPLE_FAULT;
+		return true;
+	}
+	if (c->mmu_retry) { /* L2's IDT or stack: a nested exit, or a page moving */
+		c->mmu_retry = false;
+		if (mv->nested.exit_pending)
+			interrupted(mv);
+		*e = RV_CPU_EXIT_RETRY;
+		return true;
+	}
+	mv->nested.inject_pending = false;
+	return false;
+}
+
+uint64_t rv_machine_nested_take_vectoring(struct machine_vcpu *mv, uint32_t *error)
+{
+	uint32_t info = mv->nested.vectoring_info;
+
+	*error = mv->nested.vectoring_error;
+	mv->nested.vectoring_info = 0;
+	mv->nested.vectoring_error = 0;
+	mv->nested.inject_pending = false;
+	return info;
+}
+
 /* KVM services the pending TLB_FLUSH_CURRENT and TLB_FLUSH_GUEST before it
  * switches: they are the context being left's. */
 void rv_machine_nested_service_local(struct machine_vcpu *mv)

@@ -263,7 +263,13 @@ static void vmexit(struct machine_vcpu *mv, uint64_t code, uint64_t info1, uint6
 	put(mv, VMCB_EXITCODE, 8, code);
 	put(mv, VMCB_EXITINFO1, 8, info1);
 	put(mv, VMCB_EXITINFO2, 8, info2);
-	put(mv, VMCB_EXITINTINFO, 8, 0);
+	{
+		uint32_t error;
+		uint64_t vectoring = rv_machine_nested_take_vectoring(mv, &error);
+
+		put(mv, VMCB_EXITINTINFO, 8, vectoring | (uint64_t)error << 32);
+	}
+	put(mv, VMCB_EVENTINJ, 8, 0); /* taken at VMRUN, as KVM clears it */
 	put(mv, VMCB_NRIP, 8, mv->cpu.rip + mv->cpu.virt.len);
 	load_host_state(mv);
 	mv->nsvm.gif = false;
@@ -279,6 +285,11 @@ static void vmexit(struct machine_vcpu *mv, uint64_t code, uint64_t info1, uint6
 }
 
 /* The consistency checks of VMRUN that reqvisor makes (APM vol. 2 §15.5.1). */
+static bool event_ok(uint32_t event)
+{
+	return !(event >> 31) || rv_machine_nested_event_valid(event);
+}
+
 static bool vmcb12_valid(struct machine_vcpu *mv)
 {
 	uint64_t cr0 = get(mv, VMCB_CR0, 8), efer = get(mv, VMCB_EFER, 8);
@@ -286,7 +297,7 @@ static bool vmcb12_valid(struct machine_vcpu *mv)
 	return (get(mv, VMCB_INTERCEPT_MISC2, 4) & SVM_MISC2_VMRUN) && get(mv, VMCB_ASID, 4) &&
 	       (efer & EFER_SVME) && !(!(cr0 & CR0_CD) && (cr0 & CR0_NW)) &&
 	       (cr0 & (CR0_PE | CR0_PG)) == (CR0_PE | CR0_PG) && (get(mv, VMCB_CR4, 8) & CR4_PAE) &&
-	       (efer & EFER_LME) && !(get(mv, VMCB_EVENTINJ, 8) >> 31 & 1) &&
+	       (efer & EFER_LME) && event_ok((uint32_t)get(mv, VMCB_EVENTINJ, 4)) &&
 	       (!(get(mv, VMCB_NP_ENABLE, 8) & 1) || mv->m->cfg.nested);
 }
 
@@ -333,6 +344,9 @@ static void vmrun(struct machine_vcpu *mv)
 	c->irq_armed = true;
 	mv->nsvm.gif = true;
 	set_intercepts(mv);
+	if (get(mv, VMCB_EVENTINJ, 4) >> 31)
+		rv_machine_nested_set_inject(mv, (uint32_t)get(mv, VMCB_EVENTINJ, 4),
+					     (uint32_t)get(mv, VMCB_EVENTINJ + 4, 4));
 	mv->nested.guest_mode = true;
 	mv->nested.entries++;
 	swap_asids(mv);

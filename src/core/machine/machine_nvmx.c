@@ -250,10 +250,13 @@ static bool controls_valid(struct machine_vcpu *mv)
 	if ((proc & RV_PROC_USE_MSR_BITMAPS) &&
 	    !rv_machine_l1_page(mv, vmcs_get(mv, VMCS12_MSR_BITMAP)))
 		return false;
-	/* Not implemented, so refused rather than ignored: event injection,
-	 * CR3-target values, MSR load and store lists. */
-	return !(vmcs_get(mv, VMCS12_VM_ENTRY_INTR_INFO_FIELD) >> 31) &&
-	       !vmcs_get(mv, VMCS12_CR3_TARGET_COUNT) &&
+	uint32_t event = (uint32_t)vmcs_get(mv, VMCS12_VM_ENTRY_INTR_INFO_FIELD);
+
+	if ((event >> 31) && !rv_machine_nested_event_valid(event))
+		return false;
+	/* Not implemented, so refused rather than ignored: CR3-target
+	 * values, MSR load and store lists. */
+	return !vmcs_get(mv, VMCS12_CR3_TARGET_COUNT) &&
 	       !vmcs_get(mv, VMCS12_VM_EXIT_MSR_STORE_COUNT) &&
 	       !vmcs_get(mv, VMCS12_VM_EXIT_MSR_LOAD_COUNT) &&
 	       !vmcs_get(mv, VMCS12_VM_ENTRY_MSR_LOAD_COUNT);
@@ -582,7 +585,17 @@ static void vmexit(struct machine_vcpu *mv, const struct exit_info *x)
 	vmcs_set(mv, VMCS12_VM_EXIT_INTR_INFO, x->intr_info);
 	vmcs_set(mv, VMCS12_VM_EXIT_INTR_ERROR_CODE, x->intr_error);
 	vmcs_set(mv, VMCS12_VM_EXIT_INSTRUCTION_LEN, x->len);
-	vmcs_set(mv, VMCS12_IDT_VECTORING_INFO_FIELD, 0);
+	{
+		uint32_t error;
+		uint64_t vectoring = rv_machine_nested_take_vectoring(mv, &error);
+
+		vmcs_set(mv, VMCS12_IDT_VECTORING_INFO_FIELD, vectoring);
+		vmcs_set(mv, VMCS12_IDT_VECTORING_ERROR_CODE, error);
+	}
+	/* SDM vol. 3C §28.2.4: every VM exit clears the valid bit of the
+	 * VM-entry interruption information. */
+	vmcs_set(mv, VMCS12_VM_ENTRY_INTR_INFO_FIELD,
+		 vmcs_get(mv, VMCS12_VM_ENTRY_INTR_INFO_FIELD) & ~(1ull << 31));
 	load_host_state(mv);
 	if (!mv->nested.guest_mode)
 		return; /* an entry that failed: L1 never left */
@@ -642,6 +655,10 @@ static void vmentry(struct machine_vcpu *mv, bool launch)
 	set_hv_l2(mv);
 	load_guest_state(mv);
 	set_intercepts(mv);
+	if (vmcs_get(mv, VMCS12_VM_ENTRY_INTR_INFO_FIELD) >> 31)
+		rv_machine_nested_set_inject(
+			mv, (uint32_t)vmcs_get(mv, VMCS12_VM_ENTRY_INTR_INFO_FIELD),
+			(uint32_t)vmcs_get(mv, VMCS12_VM_ENTRY_EXCEPTION_ERROR_CODE));
 	mv->nested.guest_mode = true;
 	mv->nested.entries++;
 	{
