@@ -17,6 +17,7 @@
 #include "reqvisor/request.h"
 #include "reqvisor/synthetic.h"
 #include "reqvisor/vm.h"
+#include "campaign.h"
 #include "cli.h"
 #include "progress.h"
 #include "machine/machine.h"
@@ -26,6 +27,8 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"usage: reqvisor run [GUEST.elf | --synthetic] [options]\n"
+		"       reqvisor campaign ... (fault-injection campaigns: reqvisor campaign "
+		"--help)\n"
 		"\n"
 		"Runs a guest on software vCPUs: a static x86-64 ELF executable written\n"
 		"to docs/guest-abi.md on the software CPU (without GUEST, the built-in\n"
@@ -499,7 +502,11 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
-	fprintf(stderr, "reqvisor: unknown command '%s' (try: reqvisor run --synthetic)\n",
+	if (!strcmp(argv[1], "campaign"))
+		return cmd_campaign(argc - 1, argv + 1);
+	fprintf(stderr,
+		"reqvisor: unknown command '%s' (try: reqvisor run --synthetic, or reqvisor "
+		"campaign --help)\n",
 		argv[1]);
 	return EXIT_USAGE;
 }

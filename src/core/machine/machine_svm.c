@@ -68,19 +68,32 @@ static void flush_asid(struct machine_vcpu *mv)
 		mv->tlb_control = RV_TLB_CONTROL_THIS_ASID;
 }
 
-/* An ASID flush removes every entry of the ASID: a superset of whatever
- * the Hyper-V FIFO names, which is purged (KVM's svm_flush_tlb_current). */
+/*
+ * An ASID flush removes every entry of the ASID: with TDP a superset of
+ * whatever the Hyper-V FIFO names, which is purged (KVM's
+ * svm_flush_tlb_asid). With shadow paging it is not: a Hyper-V flush is
+ * then a guest flush, which also syncs the unsync shadow pages, and an
+ * ASID flush syncs nothing. KVM purges there too and loses the sync; the
+ * benign campaign caught it (hostmem.migrate with hv-shootdown, docs/
+ * requests.md H2), so reqvisor keeps the Hyper-V flush pending instead.
+ */
+static void purge_if_superset(struct rv_vcpu *v)
+{
+	if (mv_of(v)->m->tdp)
+		rv_hv_purge(v);
+}
+
 static void svm_flush_tlb_all(struct rv_vcpu *v)
 {
 	rv_count(&v->stat[RV_STAT_flush_all], 1);
-	rv_hv_purge(v);
+	purge_if_superset(v);
 	flush_asid(mv_of(v));
 }
 
 static void svm_flush_tlb_current(struct rv_vcpu *v)
 {
 	rv_count(&v->stat[RV_STAT_flush_current], 1);
-	rv_hv_purge(v);
+	purge_if_superset(v);
 	flush_asid(mv_of(v));
 }
 

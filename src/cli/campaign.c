@@ -1,0 +1,758 @@
+// SPDX-License-Identifier: MIT
+/*
+ * `reqvisor campaign` (docs/campaign.md): the command line and campaign
+ * files, the run matrix and its shards, `merge`, and the verdict of every
+ * fault point. Exit status: 0 every verdict holds, 1 one does not, 2 bad
+ * usage or input.
+ */
+#include <getopt.h>
+#include <stdarg.h>
+#include <inttypes.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "campaign.h"
+#include "cli.h"
+#include "reqvisor/fault.h"
+
+#define MAX_LIST 32
+
+/* A campaign given as a matrix: every guest x vendor x tdp x executor x
+ * vCPU count x fault spec x seed. */
+struct matrix {
+	char *guests[MAX_LIST]; /* "name [run options]" */
+	const char *vendors[MAX_LIST], *tdp[MAX_LIST], *executors[MAX_LIST], *vcpus[MAX_LIST];
+	char *faults[MAX_LIST];
+	unsigned nguests, nvendors, ntdp, nexecutors, nvcpus, nfaults;
+	uint64_t seed_lo, seed_hi;
+	char *lines[256]; /* a campaign file's values, which the lists point into */
+	unsigned nlines;
+};
+
+static void matrix_free(struct matrix *m)
+{
+	for (unsigned i = 0; i < m->nlines; i++)
+		free(m->lines[i]);
+	m->nlines = 0;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: reqvisor campaign [FILE] [options]\n"
+		     "       reqvisor campaign --builtin mutation|benign [options]\n"
+		     "       reqvisor campaign merge [--mutation] SHARD.jsonl...\n"
+		     "\n"
+		     "Runs `reqvisor run` with the oracle full over guests, configurations,\n"
+		     "fault specs and seeds, in parallel, and judges every fault point: a\n"
+		     "breaking point must be caught by the oracle, a benign one must leave it\n"
+		     "silent and the guest passing (docs/campaign.md).\n"
+		     "\n"
+		     "  FILE                  a campaign file (docs/campaign.md)\n"
+		     "  --builtin NAME        mutation (every breaking point) or benign\n"
+		     "  --runs N              benign: how many runs (default 10000)\n"
+		     "  --guest 'NAME [OPTS]' a guest (in the guests directory, or a path)\n"
+		     "                        with the run options it needs; repeatable\n"
+		     "  --vendor LIST         vmx,svm  (default vmx)\n"
+		     "  --tdp LIST            on,off   (default on)\n"
+		     "  --executor LIST       deterministic,threads (default deterministic)\n"
+		     "  --vcpus LIST          e.g. 2,4 (default 2)\n"
+		     "  --fault SPEC          a fault spec, or none; repeatable (default none)\n"
+		     "  --seeds A-B           seeds A to B (default 1-1)\n"
+		     "  --guests DIR          where guest names resolve (default: guests/ beside\n"
+		     "                        this reqvisor)\n"
+		     "  --jobs N              runs at once (default: host CPUs)\n"
+		     "  --timeout S           seconds a run may take (default 120)\n"
+		     "  --shard I/N           run only shard I (0-based) of N\n"
+		     "  --out FILE            JSON lines, one per run ('-': stdout)\n"
+		     "  --progress            a line per finished run on stderr\n"
+		     "\n"
+		     "Exit status: 0 every verdict holds, 1 one does not, 2 bad usage or input.\n");
+}
+
+__attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fprintf(stderr, "reqvisor campaign: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+	return EXIT_USAGE;
+}
+
+struct campaign_run *campaign_add(struct campaign_runs *rs)
+{
+	if (rs->n == rs->cap) {
+		size_t cap = rs->cap ? rs->cap * 2 : 64;
+		struct campaign_run *v = realloc(rs->v, cap * sizeof(*v));
+
+		if (!v) {
+			fprintf(stderr, "reqvisor campaign: out of memory\n");
+			exit(EXIT_USAGE);
+		}
+		rs->v = v;
+		rs->cap = cap;
+	}
+	memset(&rs->v[rs->n], 0, sizeof(rs->v[0]));
+	rs->v[rs->n].index = (uint32_t)rs->n;
+	return &rs->v[rs->n++];
+}
+
+void campaign_runs_free(struct campaign_runs *rs)
+{
+	free(rs->v);
+	*rs = (struct campaign_runs){ 0 };
+}
+
+enum campaign_outcome campaign_outcome(const struct campaign_run *r)
+{
+	switch (r->status) {
+	case 0:
+		return OUTCOME_PASS;
+	case EXIT_ORACLE:
+		return OUTCOME_VIOLATION;
+	case EXIT_GUEST_FAILED:
+		return OUTCOME_FAILED;
+	case -1:
+		return OUTCOME_HUNG;
+	default:
+		return OUTCOME_ERROR;
+	}
+}
+
+const char *campaign_outcome_name(enum campaign_outcome o)
+{
+	static const char *const names[] = { "pass", "violation", "guest-failed", "hung", "error" };
+
+	return names[o];
+}
+
+void campaign_replay(const char *self, const char *guest_dir, const struct campaign_run *r,
+		     char *out, size_t len)
+{
+	char path[CAMPAIGN_PATH], args[CAMPAIGN_ARGS] = "";
+	const char *p = r->args;
+
+	campaign_guest_path(guest_dir, r->guest, path, sizeof(path));
+	/* The configuration, its executor made the deterministic one. */
+	while (*p) {
+		const char *sp = strchr(p, ' ');
+		size_t n = sp ? (size_t)(sp - p) : strlen(p);
+		size_t used = strlen(args);
+
+		if (n == 10 && !strncmp(p, "--executor", 10)) {
+			p += n;
+			while (*p == ' ')
+				p++;
+			sp = strchr(p, ' ');
+			p = sp ? sp + 1 : p + strlen(p);
+			continue;
+		}
+		snprintf(args + used, sizeof(args) - used, "%s%.*s", used ? " " : "", (int)n, p);
+		p += n;
+		while (*p == ' ')
+			p++;
+	}
+	snprintf(out, len,
+		 "%s run %s --oracle full %s --executor deterministic --seed %" PRIu64 "%s%s", self,
+		 path, args, r->seed, strcmp(r->fault, "none") ? " --fault " : "",
+		 strcmp(r->fault, "none") ? r->fault : "");
+}
+
+/* ---- the matrix ---- */
+
+static int split_list(char *s, const char **out, unsigned *n)
+{
+	for (char *t = strtok(s, ","); t; t = strtok(NULL, ",")) {
+		if (*n == MAX_LIST)
+			return -1;
+		out[(*n)++] = t;
+	}
+	return 0;
+}
+
+static int add_guest(struct matrix *m, char *spec)
+{
+	if (m->nguests == MAX_LIST)
+		return bad("more than %d guests", MAX_LIST);
+	m->guests[m->nguests++] = spec;
+	return 0;
+}
+
+static int add_fault(struct matrix *m, char *spec)
+{
+	struct rv_faults f;
+	char err[160];
+
+	if (m->nfaults == MAX_LIST)
+		return bad("more than %d fault specs", MAX_LIST);
+	if (strcmp(spec, "none") && rv_faults_parse(&f, spec, 1, err, sizeof(err)))
+		return bad("--fault %s: %s", spec, err);
+	if (strlen(spec) >= CAMPAIGN_FAULT)
+		return bad("--fault %s: too long", spec);
+	m->faults[m->nfaults++] = spec;
+	return 0;
+}
+
+static int parse_seeds(struct matrix *m, const char *s)
+{
+	char *end;
+	unsigned long long lo = strtoull(s, &end, 10), hi = lo;
+
+	if (end == s || (*end && *end != '-'))
+		return bad("--seeds %s: want A or A-B", s);
+	if (*end == '-') {
+		const char *h = end + 1;
+
+		hi = strtoull(h, &end, 10);
+		if (end == h || *end)
+			return bad("--seeds %s: want A or A-B", s);
+	}
+	if (hi < lo || hi - lo >= 1000000)
+		return bad("--seeds %s: at most a million seeds, in order", s);
+	m->seed_lo = lo;
+	m->seed_hi = hi;
+	return 0;
+}
+
+static void defaults(struct matrix *m)
+{
+	static char none[] = "none";
+
+	if (!m->nvendors)
+		m->vendors[m->nvendors++] = "vmx";
+	if (!m->ntdp)
+		m->tdp[m->ntdp++] = "on";
+	if (!m->nexecutors)
+		m->executors[m->nexecutors++] = "deterministic";
+	if (!m->nvcpus)
+		m->vcpus[m->nvcpus++] = "2";
+	if (!m->nfaults)
+		m->faults[m->nfaults++] = none;
+}
+
+static int expand(const struct matrix *m, struct campaign_runs *rs)
+{
+	for (unsigned g = 0; g < m->nguests; g++)
+		for (unsigned v = 0; v < m->nvendors; v++)
+			for (unsigned t = 0; t < m->ntdp; t++)
+				for (unsigned e = 0; e < m->nexecutors; e++)
+					for (unsigned c = 0; c < m->nvcpus; c++)
+						for (unsigned f = 0; f < m->nfaults; f++)
+							for (uint64_t s = m->seed_lo;
+							     s <= m->seed_hi; s++) {
+								struct campaign_run *r =
+									campaign_add(rs);
+								const char *gs = m->guests[g];
+								const char *sp = strchr(gs, ' ');
+								size_t gl = sp ? (size_t)(sp - gs)
+									       : strlen(gs);
+
+								if (gl >= sizeof(r->guest))
+									return bad("guest name too "
+										   "long: %s",
+										   gs);
+								snprintf(r->guest, sizeof(r->guest),
+									 "%.*s", (int)gl, gs);
+								snprintf(r->args, sizeof(r->args),
+									 "--vendor %s --tdp %s "
+									 "--executor %s --vcpus "
+									 "%s%s%s",
+									 m->vendors[v], m->tdp[t],
+									 m->executors[e],
+									 m->vcpus[c], sp ? " " : "",
+									 sp ? sp + 1 : "");
+								snprintf(r->fault, sizeof(r->fault),
+									 "%s", m->faults[f]);
+								r->seed = s;
+							}
+	return 0;
+}
+
+/* ---- campaign files ---- */
+
+static char *trim(char *s)
+{
+	char *e;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	e = s + strlen(s);
+	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
+		*--e = 0;
+	return s;
+}
+
+static int file_line(struct matrix *m, char *key, char *value, const char *where)
+{
+	unsigned *n = NULL;
+	const char **list = NULL;
+
+	if (!strcmp(key, "guest"))
+		return add_guest(m, value);
+	if (!strcmp(key, "fault"))
+		return add_fault(m, value);
+	if (!strcmp(key, "seeds"))
+		return parse_seeds(m, value);
+	if (!strcmp(key, "vendor"))
+		list = m->vendors, n = &m->nvendors;
+	else if (!strcmp(key, "tdp"))
+		list = m->tdp, n = &m->ntdp;
+	else if (!strcmp(key, "executor"))
+		list = m->executors, n = &m->nexecutors;
+	else if (!strcmp(key, "vcpus"))
+		list = m->vcpus, n = &m->nvcpus;
+	else
+		return bad("%s: unknown key '%s'", where, key);
+	for (char *t = strtok(value, " ,"); t; t = strtok(NULL, " ,")) {
+		if (*n == MAX_LIST)
+			return bad("%s: more than %d values", where, MAX_LIST);
+		list[(*n)++] = t;
+	}
+	return 0;
+}
+
+/* Lines "key value..."; '#' starts a comment. The lines stay allocated:
+ * the matrix points into them. */
+static int read_file(struct matrix *m, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	char buf[512], where[CAMPAIGN_PATH + 16];
+	unsigned lineno = 0;
+	int rc = 0;
+
+	if (!f)
+		return bad("cannot read %s", path);
+	while (!rc && fgets(buf, sizeof(buf), f)) {
+		char *hash = strchr(buf, '#'), *line, *key, *value;
+
+		lineno++;
+		snprintf(where, sizeof(where), "%s:%u", path, lineno);
+		if (!strchr(buf, '\n') && !feof(f)) {
+			rc = bad("%s: line too long", where);
+			break;
+		}
+		if (hash)
+			*hash = 0;
+		line = trim(buf);
+		if (!*line)
+			continue;
+		key = line;
+		value = strpbrk(line, " \t");
+		if (!value) {
+			rc = bad("%s: '%s' needs a value", where, key);
+			break;
+		}
+		*value++ = 0;
+		if (m->nlines == sizeof(m->lines) / sizeof(m->lines[0])) {
+			rc = bad("%s: more than %zu lines with values", where,
+				 sizeof(m->lines) / sizeof(m->lines[0]));
+			break;
+		}
+		value = strdup(trim(value));
+		if (!value) {
+			rc = bad("out of memory");
+			break;
+		}
+		m->lines[m->nlines++] = value;
+		rc = file_line(m, key, value, where);
+	}
+	fclose(f);
+	return rc;
+}
+
+/* ---- verdicts ---- */
+
+struct point_tally {
+	unsigned runs, violations, failures, first_caught;
+	bool seen;
+};
+
+/* The points a spec arms, as bits of @ids. */
+static unsigned spec_points(const char *spec, int *ids, unsigned max)
+{
+	char buf[CAMPAIGN_FAULT];
+	unsigned n = 0;
+
+	if (!strcmp(spec, "none"))
+		return 0;
+	snprintf(buf, sizeof(buf), "%s", spec);
+	for (char *t = strtok(buf, ","); t && n < max; t = strtok(NULL, ",")) {
+		t[strcspn(t, "=@")] = 0;
+		int id = rv_fault_lookup(t);
+
+		if (id >= 0)
+			ids[n++] = id;
+	}
+	return n;
+}
+
+static bool spec_breaking(const int *ids, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (rv_fault_class((enum rv_fault_id)ids[i]) == RV_FAULT_BREAKING)
+			return true;
+	return false;
+}
+
+/* Whether a run behaved as its fault spec says it must: a run with a
+ * breaking point may be caught (or not, this once); any other must pass. */
+static bool run_ok(const struct campaign_run *r, bool breaking)
+{
+	enum campaign_outcome o = campaign_outcome(r);
+
+	return o == OUTCOME_PASS || (breaking && (o == OUTCOME_VIOLATION || o == OUTCOME_FAILED));
+}
+
+int campaign_summary(FILE *out, const struct campaign_runs *rs, const char *self,
+		     const char *guest_dir, bool every_breaking)
+{
+	struct point_tally t[RV_NR_FAULTS + 1] = { 0 }; /* the last: no fault */
+	unsigned breaking = 0, caught = 0, bad_runs = 0;
+	char replay[1024];
+	int rc = 0;
+
+	for (size_t i = 0; i < rs->n; i++) {
+		const struct campaign_run *r = &rs->v[i];
+		int ids[16];
+		unsigned n = spec_points(r->fault, ids, 16);
+		bool brk = spec_breaking(ids, n);
+
+		if (!n)
+			ids[n++] = RV_NR_FAULTS;
+		for (unsigned k = 0; k < n; k++) {
+			struct point_tally *p = &t[ids[k]];
+
+			/* A benign point in a breaking spec is only along for the ride. */
+			if (brk && ids[k] != RV_NR_FAULTS &&
+			    rv_fault_class((enum rv_fault_id)ids[k]) == RV_FAULT_BENIGN)
+				continue;
+			p->seen = true;
+			p->runs++;
+			if (campaign_outcome(r) == OUTCOME_VIOLATION &&
+			    (!p->violations++ || r->index < p->first_caught))
+				p->first_caught = r->index;
+			if (!run_ok(r, brk))
+				p->failures++;
+		}
+		if (!run_ok(r, brk)) {
+			bad_runs++;
+			campaign_replay(self, guest_dir, r, replay, sizeof(replay));
+			fprintf(out, "run %u %s: %s\n  %s\n  replay: %s\n", r->index,
+				campaign_outcome_name(campaign_outcome(r)), r->fault, r->report,
+				replay);
+		}
+	}
+	fprintf(out, "%-32s %-9s %7s %10s  %s\n", "fault point", "class", "runs", "violations",
+		"verdict");
+	for (int id = 0; id <= RV_NR_FAULTS; id++) {
+		const struct point_tally *p = &t[id];
+		bool is_breaking = id < RV_NR_FAULTS &&
+				   rv_fault_class((enum rv_fault_id)id) == RV_FAULT_BREAKING;
+		const char *verdict;
+		char why[64] = "";
+
+		if (!p->seen && !(every_breaking && is_breaking))
+			continue;
+		if (!p->seen) {
+			breaking++;
+			verdict = "NOT RUN: no run of the campaign arms it";
+			rc = 1;
+		} else if (is_breaking) {
+			breaking++;
+			if (p->violations) {
+				caught++;
+				verdict = "caught";
+				snprintf(why, sizeof(why), " (first at run %u)", p->first_caught);
+			} else {
+				verdict = "MISSED: the oracle never caught it";
+				rc = 1;
+			}
+		} else if (p->failures) {
+			verdict = "FAILED: runs that did not pass";
+			rc = 1;
+		} else {
+			verdict = "clean";
+		}
+		fprintf(out, "%-32s %-9s %7u %10u  %s%s\n",
+			id < RV_NR_FAULTS ? rv_fault_name((enum rv_fault_id)id) : "(no fault)",
+			is_breaking ? "breaking" : "benign", p->runs, p->violations, verdict, why);
+	}
+	if (bad_runs)
+		rc = 1;
+	fprintf(out, "%zu runs, %u that did not behave as their fault points' classes say\n", rs->n,
+		bad_runs);
+	if (breaking)
+		fprintf(out, "mutation score: %u/%u breaking points caught = %.1f%%\n", caught,
+			breaking, 100.0 * caught / breaking);
+	return rc;
+}
+
+/* ---- the command ---- */
+
+struct options {
+	struct matrix m;
+	const char *builtin, *file, *out_path, *guest_dir;
+	uint32_t runs;
+	unsigned jobs, timeout, shard, nshards;
+	bool progress;
+};
+
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *v)
+{
+	char *end;
+
+	if (!s || *s < '0' || *s > '9')
+		return -1;
+	*v = strtoull(s, &end, 10);
+	return *end || *v > max ? -1 : 0;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longs[] = {
+		{ "builtin", required_argument, NULL, 'b' },
+		{ "runs", required_argument, NULL, 'r' },
+		{ "guest", required_argument, NULL, 'g' },
+		{ "vendor", required_argument, NULL, 'V' },
+		{ "tdp", required_argument, NULL, 't' },
+		{ "executor", required_argument, NULL, 'e' },
+		{ "vcpus", required_argument, NULL, 'c' },
+		{ "fault", required_argument, NULL, 'f' },
+		{ "seeds", required_argument, NULL, 's' },
+		{ "guests", required_argument, NULL, 'G' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "timeout", required_argument, NULL, 'T' },
+		{ "shard", required_argument, NULL, 'S' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "progress", no_argument, NULL, 'p' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	unsigned long long v;
+	int c, rc = 0;
+
+	o->m.seed_lo = o->m.seed_hi = 1;
+	o->runs = 10000;
+	o->jobs = (unsigned)sysconf(_SC_NPROCESSORS_ONLN);
+	o->timeout = 120;
+	o->nshards = 1;
+	opterr = 0;
+	while (!rc && (c = getopt_long(argc, argv, "", longs, NULL)) != -1) {
+		switch (c) {
+		case 'b':
+			if (strcmp(optarg, "mutation") && strcmp(optarg, "benign"))
+				return bad("--builtin %s: want mutation or benign", optarg);
+			o->builtin = optarg;
+			break;
+		case 'r':
+			if (parse_uint(optarg, 10000000, &v) || !v)
+				return bad("--runs %s: want 1 to 10000000", optarg);
+			o->runs = (uint32_t)v;
+			break;
+		case 'g':
+			rc = add_guest(&o->m, optarg);
+			break;
+		case 'V':
+			rc = split_list(optarg, o->m.vendors, &o->m.nvendors);
+			break;
+		case 't':
+			rc = split_list(optarg, o->m.tdp, &o->m.ntdp);
+			break;
+		case 'e':
+			rc = split_list(optarg, o->m.executors, &o->m.nexecutors);
+			break;
+		case 'c':
+			rc = split_list(optarg, o->m.vcpus, &o->m.nvcpus);
+			break;
+		case 'f':
+			rc = add_fault(&o->m, optarg);
+			break;
+		case 's':
+			rc = parse_seeds(&o->m, optarg);
+			break;
+		case 'G':
+			o->guest_dir = optarg;
+			break;
+		case 'j':
+			if (parse_uint(optarg, 64, &v) || !v)
+				return bad("--jobs %s: want 1 to 64", optarg);
+			o->jobs = (unsigned)v;
+			break;
+		case 'T':
+			if (parse_uint(optarg, 86400, &v) || !v)
+				return bad("--timeout %s: want 1 to 86400 seconds", optarg);
+			o->timeout = (unsigned)v;
+			break;
+		case 'S': {
+			unsigned i, n;
+			char tail;
+
+			if (sscanf(optarg, "%u/%u%c", &i, &n, &tail) != 2 || !n || i >= n)
+				return bad("--shard %s: want I/N with 0 <= I < N", optarg);
+			o->shard = i;
+			o->nshards = n;
+			break;
+		}
+		case 'o':
+			o->out_path = optarg;
+			break;
+		case 'p':
+			o->progress = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return bad("bad option '%s' (see reqvisor campaign --help)",
+				   argv[optind - 1]);
+		}
+	}
+	if (rc)
+		return rc == -1 ? bad("too many values in a list (at most %d)", MAX_LIST) : rc;
+	if (optind < argc)
+		o->file = argv[optind++];
+	if (optind < argc)
+		return bad("unexpected argument '%s'", argv[optind]);
+	return 0;
+}
+
+/* The guests directory: guests/ beside this reqvisor, as in a build tree. */
+static void default_guest_dir(char *out, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0) {
+		snprintf(out, len, "guests");
+		return;
+	}
+	self[n] = 0;
+	snprintf(out, len, "%s/guests", dirname(self));
+}
+
+static int by_index(const void *a, const void *b)
+{
+	const struct campaign_run *x = a, *y = b;
+
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* merge [--mutation] FILE...: the shards' records, one table. */
+static int merge(int argc, char **argv)
+{
+	struct campaign_runs rs = { 0 };
+	char dir[PATH_MAX], self[PATH_MAX], line[4096];
+	bool every_breaking = argc > 1 && !strcmp(argv[1], "--mutation");
+	int first = every_breaking ? 2 : 1, rc;
+
+	if (argc <= first)
+		return bad("merge needs the shards' JSON-lines files");
+	for (int i = first; i < argc; i++) {
+		FILE *f = fopen(argv[i], "r");
+		unsigned lineno = 0;
+
+		if (!f)
+			return bad("cannot read %s", argv[i]);
+		while (fgets(line, sizeof(line), f)) {
+			lineno++;
+			if (campaign_json_read(line, campaign_add(&rs))) {
+				fclose(f);
+				campaign_runs_free(&rs);
+				return bad("%s:%u: not a campaign record", argv[i], lineno);
+			}
+		}
+		fclose(f);
+	}
+	default_guest_dir(dir, sizeof(dir));
+	if (!realpath("/proc/self/exe", self))
+		snprintf(self, sizeof(self), "reqvisor");
+	qsort(rs.v, rs.n, sizeof(rs.v[0]), by_index);
+	rc = campaign_summary(stdout, &rs, self, dir, every_breaking);
+	campaign_runs_free(&rs);
+	return rc;
+}
+
+static int make_runs(struct options *o, struct campaign_runs *all)
+{
+	if (o->builtin && (o->file || o->m.nguests))
+		return bad("--builtin takes no campaign file or --guest");
+	if (!o->builtin && !o->m.nguests)
+		return bad("no guest: give a campaign file, --guest, or --builtin");
+	if (o->builtin && !strcmp(o->builtin, "mutation")) {
+		campaign_builtin_mutation(all);
+		return 0;
+	}
+	if (o->builtin) {
+		campaign_builtin_benign(all, o->runs, o->m.seed_lo);
+		return 0;
+	}
+	defaults(&o->m);
+	return expand(&o->m, all);
+}
+
+int cmd_campaign(int argc, char **argv)
+{
+	struct options o = { 0 };
+	struct campaign_runs all = { 0 }, mine = { 0 };
+	char dir[PATH_MAX], self[PATH_MAX];
+	struct campaign_exec x = { 0 };
+	int rc;
+
+	if (argc > 1 && !strcmp(argv[1], "merge"))
+		return merge(argc - 1, argv + 1);
+	rc = parse_options(argc, argv, &o);
+	if (!rc && o.file)
+		rc = read_file(&o.m, o.file);
+	if (!rc)
+		rc = make_runs(&o, &all);
+	if (rc) {
+		matrix_free(&o.m);
+		campaign_runs_free(&all);
+		return rc;
+	}
+	for (size_t i = 0; i < all.n; i++)
+		if (all.v[i].index % o.nshards == o.shard)
+			*campaign_add(&mine) = all.v[i];
+	if (o.guest_dir)
+		snprintf(dir, sizeof(dir), "%s", o.guest_dir);
+	else
+		default_guest_dir(dir, sizeof(dir));
+	if (!realpath("/proc/self/exe", self)) {
+		rc = bad("cannot find this reqvisor");
+		goto out;
+	}
+	x.self = self;
+	x.guest_dir = dir;
+	x.jobs = o.jobs;
+	x.timeout = o.timeout;
+	x.progress = o.progress;
+	if (o.out_path) {
+		x.out = strcmp(o.out_path, "-") ? fopen(o.out_path, "w") : stdout;
+		if (!x.out) {
+			rc = bad("cannot write %s", o.out_path);
+			goto out;
+		}
+	}
+	fprintf(stderr, "reqvisor campaign: %zu runs (shard %u/%u of %zu), %u at a time\n", mine.n,
+		o.shard, o.nshards, all.n, x.jobs);
+	if (campaign_execute(&x, &mine)) {
+		rc = EXIT_USAGE;
+	} else {
+		/* With the JSON lines on stdout, the table goes to stderr. */
+		rc = campaign_summary(x.out == stdout ? stderr : stdout, &mine, self, dir,
+				      o.builtin && !strcmp(o.builtin, "mutation") &&
+					      o.nshards == 1);
+	}
+	if (x.out && x.out != stdout)
+		fclose(x.out);
+out:
+	campaign_runs_free(&all);
+	campaign_runs_free(&mine);
+	matrix_free(&o.m);
+	return rc;
+}

@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * reqvisor campaign (docs/campaign.md): many `reqvisor run` processes over
+ * guests, configurations, fault specs and seeds, each judged against its
+ * fault points' classes. What the campaign files share.
+ */
+#ifndef RV_CLI_CAMPAIGN_H
+#define RV_CLI_CAMPAIGN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CAMPAIGN_ARGS	256 /* a run's configuration, as `reqvisor run` options */
+#define CAMPAIGN_FAULT	160 /* its fault spec; "none" for none */
+#define CAMPAIGN_REPORT 512 /* the first violation's report, shortened */
+#define CAMPAIGN_PATH	512
+
+/* One run: a guest with its configuration, a fault spec and a seed. */
+struct campaign_run {
+	uint32_t index; /* its place in the whole campaign (sharding keys on it) */
+	char guest[64]; /* a name in the guests directory, or a path */
+	char args[CAMPAIGN_ARGS];
+	char fault[CAMPAIGN_FAULT];
+	uint64_t seed;
+	/* The result. */
+	int status; /* reqvisor run's exit status; -1 killed by the watchdog */
+	uint64_t violations;
+	char report[CAMPAIGN_REPORT];
+	double seconds;
+};
+
+enum campaign_outcome {
+	OUTCOME_PASS,	   /* status 0 */
+	OUTCOME_VIOLATION, /* status 3: the oracle caught something */
+	OUTCOME_FAILED,	   /* status 1: the guest failed or triple-faulted */
+	OUTCOME_HUNG,	   /* killed at the timeout */
+	OUTCOME_ERROR,	   /* status 2 or anything else: bad usage or input */
+};
+
+enum campaign_outcome campaign_outcome(const struct campaign_run *r);
+const char *campaign_outcome_name(enum campaign_outcome o);
+
+/* A growable list of runs. */
+struct campaign_runs {
+	struct campaign_run *v;
+	size_t n, cap;
+};
+
+struct campaign_run *campaign_add(struct campaign_runs *rs);
+void campaign_runs_free(struct campaign_runs *rs);
+
+struct campaign_exec {
+	const char *self;      /* this reqvisor, for the children */
+	const char *guest_dir; /* where guest names resolve */
+	unsigned jobs;	       /* children at once */
+	unsigned timeout;      /* seconds a run may take */
+	bool progress;	       /* a line per finished run on stderr */
+	FILE *out;	       /* JSON lines as runs finish, or NULL */
+};
+
+/* Run @rs (those of shard @shard of @nshards), @jobs at a time. */
+int campaign_execute(const struct campaign_exec *x, struct campaign_runs *rs);
+
+/* The path a run's guest resolves to. */
+void campaign_guest_path(const char *guest_dir, const char *guest, char *out, size_t len);
+/* The command that replays @r (deterministic executor, the same seed). */
+void campaign_replay(const char *self, const char *guest_dir, const struct campaign_run *r,
+		     char *out, size_t len);
+
+/* JSON lines: one object per run, and back. */
+void campaign_json_write(FILE *out, const struct campaign_run *r, const char *replay);
+int campaign_json_read(const char *line, struct campaign_run *r);
+
+/* The built-in campaigns: every breaking point with the runs that show
+ * it caught; benign faults at random over @runs runs. */
+void campaign_builtin_mutation(struct campaign_runs *rs);
+void campaign_builtin_benign(struct campaign_runs *rs, uint32_t runs, uint64_t seed);
+
+/* The verdicts, printed as a table: 0 when every one holds. With
+ * @every_breaking, a breaking point no run arms is a failed verdict. */
+int campaign_summary(FILE *out, const struct campaign_runs *rs, const char *self,
+		     const char *guest_dir, bool every_breaking);
+
+int cmd_campaign(int argc, char **argv);
+
+#endif

@@ -1,0 +1,255 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The campaign's worker pool: each run is a child `reqvisor run` with the
+ * oracle full, its output read through a pipe, killed at the timeout. A
+ * child's report is on its stderr: "reqvisor: oracle: ... (N violations in
+ * all)".
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "campaign.h"
+
+#define MAX_JOBS   64
+#define MAX_ARGV   64
+#define OUTPUT_CAP 65536 /* what is kept of a child's output */
+
+struct child {
+	pid_t pid;
+	int fd;
+	struct campaign_run *run;
+	double started;
+	char *out;
+	size_t len;
+	bool killed;
+};
+
+static double now(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+void campaign_guest_path(const char *guest_dir, const char *guest, char *out, size_t len)
+{
+	if (strchr(guest, '/'))
+		snprintf(out, len, "%s", guest);
+	else
+		snprintf(out, len, "%s/%s.elf", guest_dir, guest);
+}
+
+/* Split @s at spaces into @argv from @n; returns the new count. */
+static int split(char *s, char **argv, int n)
+{
+	for (char *t = strtok(s, " "); t && n < MAX_ARGV - 1; t = strtok(NULL, " "))
+		argv[n++] = t;
+	return n;
+}
+
+static void exec_run(const struct campaign_exec *x, const struct campaign_run *r)
+{
+	static char path[CAMPAIGN_PATH], args[CAMPAIGN_ARGS], seed[24], fault[CAMPAIGN_FAULT];
+	char *argv[MAX_ARGV];
+	int n = 0;
+
+	campaign_guest_path(x->guest_dir, r->guest, path, sizeof(path));
+	snprintf(args, sizeof(args), "%s", r->args);
+	snprintf(seed, sizeof(seed), "%" PRIu64, r->seed);
+	snprintf(fault, sizeof(fault), "%s", r->fault);
+	argv[n++] = (char *)x->self;
+	argv[n++] = "run";
+	argv[n++] = path;
+	argv[n++] = "--quiet";
+	argv[n++] = "--oracle";
+	argv[n++] = "full";
+	n = split(args, argv, n);
+	argv[n++] = "--seed";
+	argv[n++] = seed;
+	if (strcmp(fault, "none")) {
+		argv[n++] = "--fault";
+		argv[n++] = fault;
+	}
+	argv[n] = NULL;
+	execv(x->self, argv);
+	fprintf(stderr, "reqvisor campaign: cannot run %s: %s\n", x->self, strerror(errno));
+	_exit(2);
+}
+
+static int start(const struct campaign_exec *x, struct child *c, struct campaign_run *r)
+{
+	int p[2];
+
+	if (pipe(p))
+		return -1;
+	c->pid = fork();
+	if (c->pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -1;
+	}
+	if (!c->pid) {
+		dup2(p[1], 1);
+		dup2(p[1], 2);
+		close(p[0]);
+		close(p[1]);
+		exec_run(x, r);
+	}
+	close(p[1]);
+	fcntl(p[0], F_SETFL, O_NONBLOCK);
+	c->fd = p[0];
+	c->run = r;
+	c->started = now();
+	c->len = 0;
+	c->killed = false;
+	return 0;
+}
+
+/* The first oracle report and the violation count in the child's output. */
+static void parse_output(struct campaign_run *r, const char *out)
+{
+	const char *p = strstr(out, "reqvisor: oracle: ");
+	const char *end, *count;
+
+	r->violations = 0;
+	r->report[0] = 0;
+	if (!p)
+		return;
+	p += strlen("reqvisor: ");
+	end = strchr(p, '\n');
+	if (!end)
+		end = p + strlen(p);
+	count = strstr(p, " violations in all)");
+	if (count && count < end) {
+		const char *open = count;
+
+		while (open > p && *open != '(')
+			open--;
+		r->violations = strtoull(open + 1, NULL, 10);
+		end = open > p ? open - 1 : end;
+	}
+	snprintf(r->report, sizeof(r->report), "%.*s", (int)(end - p), p);
+}
+
+static void finish(const struct campaign_exec *x, struct child *c, int wstatus)
+{
+	struct campaign_run *r = c->run;
+	char replay[1024];
+
+	c->out[c->len] = 0;
+	r->seconds = now() - c->started;
+	if (c->killed)
+		r->status = -1;
+	else if (WIFEXITED(wstatus))
+		r->status = WEXITSTATUS(wstatus);
+	else
+		r->status = 128 + WTERMSIG(wstatus); /* a crash of the run itself */
+	parse_output(r, c->out);
+	if (!r->report[0] && campaign_outcome(r) != OUTCOME_PASS) {
+		/* No oracle report: keep the run's last line (why it failed). */
+		const char *last = c->out + c->len;
+
+		while (last > c->out && last[-1] == '\n')
+			last--;
+		const char *line = last;
+
+		while (line > c->out && line[-1] != '\n')
+			line--;
+		snprintf(r->report, sizeof(r->report), "%.*s", (int)(last - line), line);
+	}
+	if (c->killed)
+		snprintf(r->report, sizeof(r->report), "killed after %u s", x->timeout);
+	close(c->fd);
+	c->pid = 0;
+	if (x->out) {
+		campaign_replay(x->self, x->guest_dir, r, replay, sizeof(replay));
+		campaign_json_write(x->out, r, replay);
+		fflush(x->out);
+	}
+	if (x->progress)
+		fprintf(stderr, "run %u: %s (%s, seed %" PRIu64 ", %.1f s)\n", r->index,
+			campaign_outcome_name(campaign_outcome(r)), r->fault, r->seed, r->seconds);
+}
+
+static void drain(struct child *c)
+{
+	char buf[4096];
+	ssize_t n;
+
+	while ((n = read(c->fd, buf, sizeof(buf))) > 0) {
+		size_t keep = (size_t)n;
+
+		if (c->len + keep > OUTPUT_CAP)
+			keep = OUTPUT_CAP - c->len;
+		memcpy(c->out + c->len, buf, keep);
+		c->len += keep;
+	}
+}
+
+int campaign_execute(const struct campaign_exec *x, struct campaign_runs *rs)
+{
+	struct child kids[MAX_JOBS] = { 0 };
+	unsigned jobs = x->jobs < 1 ? 1 : x->jobs > MAX_JOBS ? MAX_JOBS : x->jobs;
+	size_t next = 0, running = 0;
+
+	for (unsigned j = 0; j < jobs; j++) {
+		kids[j].out = malloc(OUTPUT_CAP + 1);
+		if (!kids[j].out) {
+			for (unsigned k = 0; k < j; k++)
+				free(kids[k].out);
+			return -1;
+		}
+	}
+	while (next < rs->n || running) {
+		struct pollfd pf[MAX_JOBS];
+		unsigned idx[MAX_JOBS], n = 0;
+
+		for (unsigned j = 0; j < jobs && next < rs->n; j++) {
+			if (kids[j].pid)
+				continue;
+			if (start(x, &kids[j], &rs->v[next])) {
+				fprintf(stderr, "reqvisor campaign: cannot start a run: %s\n",
+					strerror(errno));
+				return -1;
+			}
+			next++;
+			running++;
+		}
+		for (unsigned j = 0; j < jobs; j++) {
+			if (!kids[j].pid)
+				continue;
+			pf[n] = (struct pollfd){ .fd = kids[j].fd, .events = POLLIN };
+			idx[n++] = j;
+		}
+		poll(pf, n, 100);
+		for (unsigned k = 0; k < n; k++) {
+			struct child *c = &kids[idx[k]];
+			int ws;
+
+			drain(c);
+			if (!c->killed && now() - c->started > x->timeout) {
+				kill(c->pid, SIGKILL);
+				c->killed = true;
+			}
+			if (!(pf[k].revents & (POLLHUP | POLLERR)) && !c->killed)
+				continue;
+			if (waitpid(c->pid, &ws, c->killed ? 0 : WNOHANG) != c->pid)
+				continue;
+			drain(c);
+			finish(x, c, ws);
+			running--;
+		}
+	}
+	for (unsigned j = 0; j < jobs; j++)
+		free(kids[j].out);
+	return 0;
+}
