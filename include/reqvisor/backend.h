@@ -49,6 +49,9 @@ struct rv_backend_ops {
 	/* Optional: the backend's VM-wide statistics, likewise (members of
 	 * the "backend" object of the VM). */
 	void (*vm_stats_json)(void *backend_ctx, FILE *out);
+	/* Optional: where the vCPU's guest is ("RIP 0x..., L2"), for
+	 * rv_vcpu_describe(); read from another thread. */
+	void (*describe)(struct rv_vcpu *vcpu, char *buf, size_t len);
 };
 
 #endif

@@ -4,6 +4,7 @@
 #define REQVISOR_VCPU_H
 
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "reqvisor/hv_fifo.h"
@@ -84,5 +85,12 @@ struct rv_vcpu {
 	uint8_t trail[8];
 	uint32_t trail_next;
 };
+
+/* The last requests the vCPU serviced, newest first ("none"). */
+void rv_vcpu_format_trail(const struct rv_vcpu *v, char *buf, size_t len);
+/* One line on the vCPU's state (scheduling state, mode, phase, pending
+ * requests, exits, the last requests serviced, what the backend adds), for
+ * a watchdog reading it from another thread: a snapshot. */
+void rv_vcpu_describe(struct rv_vcpu *v, char *buf, size_t len);
 
 #endif

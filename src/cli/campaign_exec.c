@@ -21,6 +21,7 @@
 #define MAX_JOBS   64
 #define MAX_ARGV   64
 #define OUTPUT_CAP 65536 /* what is kept of a child's output */
+#define KILL_GRACE 10	 /* seconds past the timeout before SIGKILL */
 
 struct child {
 	pid_t pid;
@@ -58,7 +59,8 @@ static int split(char *s, char **argv, int n)
 
 static void exec_run(const struct campaign_exec *x, const struct campaign_run *r)
 {
-	static char path[CAMPAIGN_PATH], args[CAMPAIGN_ARGS], seed[24], fault[CAMPAIGN_FAULT];
+	static char path[CAMPAIGN_PATH], args[CAMPAIGN_ARGS], seed[24], fault[CAMPAIGN_FAULT],
+		watchdog[16];
 	char *argv[MAX_ARGV];
 	int n = 0;
 
@@ -72,6 +74,11 @@ static void exec_run(const struct campaign_exec *x, const struct campaign_run *r
 	argv[n++] = "--quiet";
 	argv[n++] = "--oracle";
 	argv[n++] = "full";
+	/* The run's own watchdog reports every vCPU's state at the timeout;
+	 * the parent kills it only if that fails (KILL_GRACE later). */
+	snprintf(watchdog, sizeof(watchdog), "%u", x->timeout);
+	argv[n++] = "--watchdog";
+	argv[n++] = watchdog;
 	n = split(args, argv, n);
 	argv[n++] = "--seed";
 	argv[n++] = seed;
@@ -154,7 +161,17 @@ static void finish(const struct campaign_exec *x, struct child *c, int wstatus)
 	else
 		r->status = 128 + WTERMSIG(wstatus); /* a crash of the run itself */
 	parse_output(r, c->out);
-	if (!r->report[0] && campaign_outcome(r) != OUTCOME_PASS) {
+	{
+		const char *dog = strstr(c->out, "reqvisor: watchdog: ");
+
+		if (dog && !c->killed) { /* the run's own watchdog: hung, with its vCPUs */
+			r->status = -1;
+			snprintf(r->report, sizeof(r->report), "%s", dog + strlen("reqvisor: "));
+			for (char *nl = r->report; (nl = strchr(nl, '\n'));)
+				*nl = ' ';
+		}
+	}
+	if (!r->report[0] && campaign_outcome(r) != OUTCOME_PASS && !c->killed) {
 		/* No oracle report: keep the run's last line (why it failed). */
 		const char *last = c->out + c->len;
 
@@ -167,7 +184,9 @@ static void finish(const struct campaign_exec *x, struct child *c, int wstatus)
 		snprintf(r->report, sizeof(r->report), "%.*s", (int)(last - line), line);
 	}
 	if (c->killed)
-		snprintf(r->report, sizeof(r->report), "killed after %u s", x->timeout);
+		snprintf(r->report, sizeof(r->report),
+			 "killed after %u s (its watchdog did not report)",
+			 x->timeout + KILL_GRACE);
 	close(c->fd);
 	c->pid = 0;
 	if (x->out) {
@@ -236,7 +255,7 @@ int campaign_execute(const struct campaign_exec *x, struct campaign_runs *rs)
 			int ws;
 
 			drain(c);
-			if (!c->killed && now() - c->started > x->timeout) {
+			if (!c->killed && now() - c->started > x->timeout + KILL_GRACE) {
 				kill(c->pid, SIGKILL);
 				c->killed = true;
 			}

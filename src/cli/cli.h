@@ -31,6 +31,7 @@ struct run_opts {
 	int oracle; /* enum rv_oracle_mode */
 	unsigned tlb_sets, tlb_ways;
 	bool quiet;
+	uint32_t watchdog; /* seconds, 0: none */
 };
 
 struct rv_machine;

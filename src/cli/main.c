@@ -22,6 +22,7 @@
 #include "progress.h"
 #include "machine/machine.h"
 #include "summary.h"
+#include "watchdog.h"
 
 static void usage(FILE *out)
 {
@@ -74,6 +75,8 @@ static void usage(FILE *out)
 		"  --no-pin              do not pin pCPU workers to host CPUs\n"
 		"  --stats FILE.json     write statistics as JSON\n"
 		"  --quiet               print no summary\n"
+		"  --watchdog S          a run not over after S seconds prints every\n"
+		"                        vCPU's state and ends with status 1\n"
 		"\n"
 		"Exit status: 0 the guest passed, 1 it failed, triple-faulted or hung,\n"
 		"2 bad usage or input, 3 the oracle found a violation.\n",
@@ -188,7 +191,8 @@ enum {
 	OPT_NUMA_MIGRATE,
 	OPT_HYPERV,
 	OPT_NESTED,
-	OPT_NSVM_FLUSH
+	OPT_NSVM_FLUSH,
+	OPT_WATCHDOG
 };
 
 static const struct option long_opts[] = {
@@ -205,6 +209,7 @@ static const struct option long_opts[] = {
 	{ "stats", required_argument, NULL, 'j' },
 	{ "no-pin", no_argument, NULL, OPT_NO_PIN },
 	{ "quiet", no_argument, NULL, OPT_QUIET },
+	{ "watchdog", required_argument, NULL, OPT_WATCHDOG },
 	{ "mem", required_argument, NULL, OPT_MEM },
 	{ "vendor", required_argument, NULL, OPT_VENDOR },
 	{ "console-prefix", no_argument, NULL, OPT_PREFIX },
@@ -348,6 +353,10 @@ static int parse_one(int c, const char *arg, struct run_opts *o)
 	case OPT_QUIET:
 		o->quiet = true;
 		return 0;
+	case OPT_WATCHDOG:
+		return parse_u32_opt(arg, 1, 86400, &o->watchdog)
+			       ? bad("--watchdog takes 1 to 86400 seconds, not '%s'", arg)
+			       : 0;
 	case 'h':
 		usage(stdout);
 		exit(0);
@@ -412,11 +421,14 @@ static int run_vm(struct run_opts *o, struct rv_vm *vm, int (*verdict)(void *, s
 {
 	struct run_summary sum;
 	struct progress prog;
+	struct watchdog dog;
 	int result, rc;
 
 	summary_start(&sum, vm);
 	progress_start(&prog, vm, !o->quiet);
+	watchdog_start(&dog, vm, o->watchdog);
 	result = rv_vm_run(vm);
+	watchdog_stop(&dog);
 	progress_stop(&prog);
 	summary_stop(&sum, vm, result);
 	rc = verdict(ctx, vm, result);

@@ -395,6 +395,20 @@ static void machine_vm_stats_json(void *ctx, FILE *out)
 	fprintf(out, "], \"oracle_violations\": %" PRIu64, atomic_load(&m->violations));
 }
 
+/* For the watchdog: where the guest is. A snapshot of another thread's
+ * CPU, read without stopping it. */
+static void machine_describe(struct rv_vcpu *v, char *buf, size_t len)
+{
+	struct machine_vcpu *mv = v->backend_data;
+
+	if (!mv)
+		return;
+	snprintf(buf, len, "RIP %#" PRIx64 " in %s, %" PRIu64 " instructions",
+		 __atomic_load_n(&mv->cpu.rip, __ATOMIC_RELAXED),
+		 __atomic_load_n(&mv->nested.guest_mode, __ATOMIC_RELAXED) ? "L2" : "L1",
+		 __atomic_load_n(&mv->cpu.instructions, __ATOMIC_RELAXED));
+}
+
 const struct rv_backend_ops rv_machine_backend = {
 	.name = "ELF guest on the software CPU",
 	.vcpu_init = machine_vcpu_init,
@@ -404,4 +418,5 @@ const struct rv_backend_ops rv_machine_backend = {
 	.has_event = machine_has_event,
 	.stats_json = machine_stats_json,
 	.vm_stats_json = machine_vm_stats_json,
+	.describe = machine_describe,
 };

@@ -179,20 +179,6 @@ static uint32_t pcpu_index(const struct machine_vcpu *mv)
 	return p ? p->index : 0;
 }
 
-/* The last requests the vCPU serviced, newest first. */
-static void format_trail(const struct rv_vcpu *v, char *trail, size_t len)
-{
-	trail[0] = 0;
-	for (uint32_t k = 1; k <= 8 && k <= v->trail_next; k++) {
-		size_t n = strlen(trail);
-
-		snprintf(trail + n, len - n, "%s%s", k > 1 ? ", " : "",
-			 rv_request_name(v->trail[(v->trail_next - k) % 8]));
-	}
-	if (!trail[0])
-		snprintf(trail, len, "none");
-}
-
 /* What an invalidation named, for its report: an address, or (L1's
  * invalidations of L2's translations) the tag it covered. */
 static void inval_target(const struct rv_inval *i, char *buf, size_t len)
@@ -230,7 +216,7 @@ static void report(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_in
 			 fresh->writable ? " writable" : " read-only");
 	else
 		snprintf(fresh_text, sizeof(fresh_text), "no translation (#PF)");
-	format_trail(mv->vcpu, trail, sizeof(trail));
+	rv_vcpu_format_trail(mv->vcpu, trail, sizeof(trail));
 	inval_target(i, target, sizeof(target));
 	record(mv->m,
 	       "oracle: vCPU %u on pCPU %u used a stale translation of %#" PRIx64
@@ -291,7 +277,7 @@ void rv_oracle_check(struct machine_vcpu *mv, uint64_t gva, const struct rv_tlb_
 
 		ctx_name(ectx, made, sizeof(made));
 		ctx_name(mv->ctx, now_in, sizeof(now_in));
-		format_trail(mv->vcpu, trail, sizeof(trail));
+		rv_vcpu_format_trail(mv->vcpu, trail, sizeof(trail));
 		record(mv->m,
 		       "oracle: vCPU %u on pCPU %u used a translation of %#" PRIx64
 		       " (frame %#" PRIx64 ", inserted at time %" PRIu64
