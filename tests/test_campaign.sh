@@ -96,13 +96,32 @@ check "its watchdog reported the vCPUs" grep -q 'watchdog: the run did not end w
 printf 'guest shootdown\nflavour sweet\n' >"$tmp/bad.campaign"
 campaign 2 "$tmp/bad.campaign"
 check "bad key named with its line" has "bad.campaign:2: unknown key 'flavour'"
+printf 'guest shootdown\nfault no.such_point=1\n' >"$tmp/bad2.campaign"
+campaign 2 "$tmp/bad2.campaign"
+check "bad fault named with its line" has "bad2.campaign:2 no.such_point=1: "
 campaign 2 --guest shootdown --fault no.such_point
 campaign 2 --guest shootdown --seeds 5-1
+campaign 2 --guest shootdown --seeds 18446744073709551615
+campaign 2 --guest shootdown --seeds -1
+campaign 2 --guest "shootdown $(printf -- '-q %.0s' $(seq 70))"
+check "too many run options refused" has "run options are too long"
+campaign 2 --guest shootdown --seeds 1-999999 --vcpus 1,2,3,4,5,6,7,8,9,10,11
+check "a campaign past 10 million runs refused" has "a campaign may have at most"
 campaign 2 --guest shootdown --shard 3/3
 campaign 2 --vcpus 2
 echo '{"index":1}' >"$tmp/junk.jsonl"
 out=$("$rv" campaign merge "$tmp/junk.jsonl" 2>&1)
 check "merge refuses a non-record" [ $? -eq 2 ]
+out=$("$rv" campaign merge "$tmp/all.jsonl" "$tmp/all.jsonl" 2>&1)
+check "merge refuses a shard given twice" [ $? -eq 2 ]
+check "... and says why" has "appears twice"
+
+# Children are reaped even when SIGCHLD was ignored by whoever started us.
+if command -v perl >/dev/null; then
+	out=$(timeout 120 perl -e '$SIG{CHLD}="IGNORE"; exec @ARGV' "$rv" campaign \
+		--guests "$guests" --guest shootdown --seeds 1-2 2>&1)
+	check "a campaign started with SIGCHLD ignored ends (status $?)" [ $? -eq 0 ]
+fi
 
 # The built-in campaigns.
 campaign 0 --builtin benign --runs 16 --seeds 3

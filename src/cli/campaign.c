@@ -5,6 +5,7 @@
  * fault point. Exit status: 0 every verdict holds, 1 one does not, 2 bad
  * usage or input.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <inttypes.h>
@@ -175,45 +176,52 @@ static int split_list(char *s, const char **out, unsigned *n)
 	return 0;
 }
 
-static int add_guest(struct matrix *m, char *spec)
+static int add_guest(struct matrix *m, char *spec, const char *where)
 {
 	if (m->nguests == MAX_LIST)
-		return bad("more than %d guests", MAX_LIST);
+		return bad("%s: more than %d guests", where, MAX_LIST);
 	m->guests[m->nguests++] = spec;
 	return 0;
 }
 
-static int add_fault(struct matrix *m, char *spec)
+static int add_fault(struct matrix *m, char *spec, const char *where)
 {
 	struct rv_faults f;
 	char err[160];
 
 	if (m->nfaults == MAX_LIST)
-		return bad("more than %d fault specs", MAX_LIST);
+		return bad("%s: more than %d fault specs", where, MAX_LIST);
 	if (strcmp(spec, "none") && rv_faults_parse(&f, spec, 1, err, sizeof(err)))
-		return bad("--fault %s: %s", spec, err);
+		return bad("%s %s: %s", where, spec, err);
 	if (strlen(spec) >= CAMPAIGN_FAULT)
-		return bad("--fault %s: too long", spec);
+		return bad("%s %s: too long", where, spec);
 	m->faults[m->nfaults++] = spec;
 	return 0;
 }
 
-static int parse_seeds(struct matrix *m, const char *s)
+static int parse_seeds(struct matrix *m, const char *s, const char *where)
 {
 	char *end;
-	unsigned long long lo = strtoull(s, &end, 10), hi = lo;
+	unsigned long long lo, hi;
 
-	if (end == s || (*end && *end != '-'))
-		return bad("--seeds %s: want A or A-B", s);
+	errno = 0;
+	lo = strtoull(s, &end, 10);
+	hi = lo;
+	if (end == s || *s == '-' || (*end && *end != '-'))
+		return bad("%s %s: want A or A-B", where, s);
 	if (*end == '-') {
 		const char *h = end + 1;
 
+		if (*h < '0' || *h > '9')
+			return bad("%s %s: want A or A-B", where, s);
 		hi = strtoull(h, &end, 10);
-		if (end == h || *end)
-			return bad("--seeds %s: want A or A-B", s);
+		if (*end)
+			return bad("%s %s: want A or A-B", where, s);
 	}
+	if (errno == ERANGE || hi == UINT64_MAX)
+		return bad("%s %s: a seed past 2^64 - 2", where, s);
 	if (hi < lo || hi - lo >= 1000000)
-		return bad("--seeds %s: at most a million seeds, in order", s);
+		return bad("%s %s: at most a million seeds, in order", where, s);
 	m->seed_lo = lo;
 	m->seed_hi = hi;
 	return 0;
@@ -235,42 +243,56 @@ static void defaults(struct matrix *m)
 		m->faults[m->nfaults++] = none;
 }
 
+#define MAX_RUNS 10000000 /* a campaign's runs (each record is a few KiB) */
+
+/* One run of the matrix: guest g, vendor v, tdp t, executor e, vCPUs c,
+ * fault f, seed s. */
+static int add_run(const struct matrix *m, struct campaign_runs *rs, const unsigned k[6],
+		   uint64_t seed)
+{
+	struct campaign_run *r = campaign_add(rs);
+	const char *gs = m->guests[k[0]], *sp = strchr(gs, ' ');
+	size_t gl = sp ? (size_t)(sp - gs) : strlen(gs);
+	int len;
+
+	if (gl >= sizeof(r->guest))
+		return bad("guest name too long: %s", gs);
+	snprintf(r->guest, sizeof(r->guest), "%.*s", (int)gl, gs);
+	len = snprintf(r->args, sizeof(r->args),
+		       "--vendor %s --tdp %s --executor %s --vcpus %s%s%s", m->vendors[k[1]],
+		       m->tdp[k[2]], m->executors[k[3]], m->vcpus[k[4]], sp ? " " : "",
+		       sp ? sp + 1 : "");
+	if (len < 0 || (size_t)len >= sizeof(r->args) || campaign_count_args(r->args) > 64)
+		return bad("guest %s: its run options are too long (at most %d bytes, 64 options)",
+			   gs, CAMPAIGN_ARGS - 1);
+	snprintf(r->fault, sizeof(r->fault), "%s", m->faults[k[5]]);
+	r->seed = seed;
+	return 0;
+}
+
 static int expand(const struct matrix *m, struct campaign_runs *rs)
 {
-	for (unsigned g = 0; g < m->nguests; g++)
-		for (unsigned v = 0; v < m->nvendors; v++)
-			for (unsigned t = 0; t < m->ntdp; t++)
-				for (unsigned e = 0; e < m->nexecutors; e++)
-					for (unsigned c = 0; c < m->nvcpus; c++)
-						for (unsigned f = 0; f < m->nfaults; f++)
-							for (uint64_t s = m->seed_lo;
-							     s <= m->seed_hi; s++) {
-								struct campaign_run *r =
-									campaign_add(rs);
-								const char *gs = m->guests[g];
-								const char *sp = strchr(gs, ' ');
-								size_t gl = sp ? (size_t)(sp - gs)
-									       : strlen(gs);
+	const unsigned sizes[6] = { m->nguests,	   m->nvendors, m->ntdp,
+				    m->nexecutors, m->nvcpus,	m->nfaults };
+	uint64_t total = m->seed_hi - m->seed_lo + 1;
+	unsigned k[6] = { 0 };
 
-								if (gl >= sizeof(r->guest))
-									return bad("guest name too "
-										   "long: %s",
-										   gs);
-								snprintf(r->guest, sizeof(r->guest),
-									 "%.*s", (int)gl, gs);
-								snprintf(r->args, sizeof(r->args),
-									 "--vendor %s --tdp %s "
-									 "--executor %s --vcpus "
-									 "%s%s%s",
-									 m->vendors[v], m->tdp[t],
-									 m->executors[e],
-									 m->vcpus[c], sp ? " " : "",
-									 sp ? sp + 1 : "");
-								snprintf(r->fault, sizeof(r->fault),
-									 "%s", m->faults[f]);
-								r->seed = s;
-							}
-	return 0;
+	for (int d = 0; d < 6; d++)
+		total *= sizes[d];
+	if (total > MAX_RUNS)
+		return bad("%" PRIu64 " runs: a campaign may have at most %d", total, MAX_RUNS);
+	/* An odometer over the six lists, seeds innermost. */
+	for (;;) {
+		for (uint64_t s = m->seed_lo; s <= m->seed_hi; s++)
+			if (add_run(m, rs, k, s))
+				return EXIT_USAGE;
+		int d = 5;
+
+		while (d >= 0 && ++k[d] == sizes[d])
+			k[d--] = 0;
+		if (d < 0)
+			return 0;
+	}
 }
 
 /* ---- campaign files ---- */
@@ -293,11 +315,11 @@ static int file_line(struct matrix *m, char *key, char *value, const char *where
 	const char **list = NULL;
 
 	if (!strcmp(key, "guest"))
-		return add_guest(m, value);
+		return add_guest(m, value, where);
 	if (!strcmp(key, "fault"))
-		return add_fault(m, value);
+		return add_fault(m, value, where);
 	if (!strcmp(key, "seeds"))
-		return parse_seeds(m, value);
+		return parse_seeds(m, value, where);
 	if (!strcmp(key, "vendor"))
 		list = m->vendors, n = &m->nvendors;
 	else if (!strcmp(key, "tdp"))
@@ -413,7 +435,7 @@ int campaign_summary(FILE *out, const struct campaign_runs *rs, const char *self
 {
 	struct point_tally t[RV_NR_FAULTS + 1] = { 0 }; /* the last: no fault */
 	unsigned breaking = 0, caught = 0, bad_runs = 0;
-	char replay[1024];
+	char replay[CAMPAIGN_REPLAY];
 	int rc = 0;
 
 	for (size_t i = 0; i < rs->n; i++) {
@@ -441,10 +463,11 @@ int campaign_summary(FILE *out, const struct campaign_runs *rs, const char *self
 		}
 		if (!run_ok(r, brk)) {
 			bad_runs++;
-			campaign_replay(self, guest_dir, r, replay, sizeof(replay));
+			if (!r->replay[0])
+				campaign_replay(self, guest_dir, r, replay, sizeof(replay));
 			fprintf(out, "run %u %s: %s\n  %s\n  replay: %s\n", r->index,
 				campaign_outcome_name(campaign_outcome(r)), r->fault, r->report,
-				replay);
+				r->replay[0] ? r->replay : replay);
 		}
 	}
 	fprintf(out, "%-32s %-9s %7s %10s  %s\n", "fault point", "class", "runs", "violations",
@@ -555,7 +578,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->runs = (uint32_t)v;
 			break;
 		case 'g':
-			rc = add_guest(&o->m, optarg);
+			rc = add_guest(&o->m, optarg, "--guest");
 			break;
 		case 'V':
 			rc = split_list(optarg, o->m.vendors, &o->m.nvendors);
@@ -570,10 +593,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 			rc = split_list(optarg, o->m.vcpus, &o->m.nvcpus);
 			break;
 		case 'f':
-			rc = add_fault(&o->m, optarg);
+			rc = add_fault(&o->m, optarg, "--fault");
 			break;
 		case 's':
-			rc = parse_seeds(&o->m, optarg);
+			rc = parse_seeds(&o->m, optarg, "--seeds");
 			break;
 		case 'G':
 			o->guest_dir = optarg;
@@ -643,36 +666,50 @@ static int by_index(const void *a, const void *b)
 }
 
 /* merge [--mutation] FILE...: the shards' records, one table. */
+static int read_records(const char *path, struct campaign_runs *rs)
+{
+	FILE *f = fopen(path, "r");
+	char *line = NULL;
+	size_t cap = 0;
+	unsigned lineno = 0;
+	int rc = 0;
+
+	if (!f)
+		return bad("cannot read %s", path);
+	while (!rc && getline(&line, &cap, f) > 0) {
+		lineno++;
+		if (campaign_json_read(line, campaign_add(rs)))
+			rc = bad("%s:%u: not a campaign record", path, lineno);
+	}
+	free(line);
+	fclose(f);
+	return rc;
+}
+
 static int merge(int argc, char **argv)
 {
 	struct campaign_runs rs = { 0 };
-	char dir[PATH_MAX], self[PATH_MAX], line[4096];
+	char dir[PATH_MAX], self[PATH_MAX];
 	bool every_breaking = argc > 1 && !strcmp(argv[1], "--mutation");
-	int first = every_breaking ? 2 : 1, rc;
+	int first = every_breaking ? 2 : 1, rc = 0;
 
 	if (argc <= first)
 		return bad("merge needs the shards' JSON-lines files");
-	for (int i = first; i < argc; i++) {
-		FILE *f = fopen(argv[i], "r");
-		unsigned lineno = 0;
-
-		if (!f)
-			return bad("cannot read %s", argv[i]);
-		while (fgets(line, sizeof(line), f)) {
-			lineno++;
-			if (campaign_json_read(line, campaign_add(&rs))) {
-				fclose(f);
-				campaign_runs_free(&rs);
-				return bad("%s:%u: not a campaign record", argv[i], lineno);
-			}
-		}
-		fclose(f);
+	for (int i = first; !rc && i < argc; i++)
+		rc = read_records(argv[i], &rs);
+	if (!rc) {
+		qsort(rs.v, rs.n, sizeof(rs.v[0]), by_index);
+		for (size_t i = 1; !rc && i < rs.n; i++)
+			if (rs.v[i].index == rs.v[i - 1].index)
+				rc = bad("run %u appears twice: a shard given twice?",
+					 rs.v[i].index);
 	}
-	default_guest_dir(dir, sizeof(dir));
-	if (!realpath("/proc/self/exe", self))
-		snprintf(self, sizeof(self), "reqvisor");
-	qsort(rs.v, rs.n, sizeof(rs.v[0]), by_index);
-	rc = campaign_summary(stdout, &rs, self, dir, every_breaking);
+	if (!rc) {
+		default_guest_dir(dir, sizeof(dir));
+		if (!realpath("/proc/self/exe", self))
+			snprintf(self, sizeof(self), "reqvisor");
+		rc = campaign_summary(stdout, &rs, self, dir, every_breaking);
+	}
 	campaign_runs_free(&rs);
 	return rc;
 }

@@ -16,6 +16,7 @@
 #define CAMPAIGN_FAULT	160 /* its fault spec; "none" for none */
 #define CAMPAIGN_REPORT 512 /* the first violation's report, shortened */
 #define CAMPAIGN_PATH	512
+#define CAMPAIGN_REPLAY 1280
 
 /* One run: a guest with its configuration, a fault spec and a seed. */
 struct campaign_run {
@@ -28,6 +29,7 @@ struct campaign_run {
 	int status; /* reqvisor run's exit status; -1 killed by the watchdog */
 	uint64_t violations;
 	char report[CAMPAIGN_REPORT];
+	char replay[CAMPAIGN_REPLAY]; /* the command that replays it */
 	double seconds;
 };
 
@@ -62,6 +64,9 @@ struct campaign_exec {
 
 /* Run @rs (those of shard @shard of @nshards), @jobs at a time. */
 int campaign_execute(const struct campaign_exec *x, struct campaign_runs *rs);
+
+/* How many options a run's args hold (a run may have at most 64). */
+unsigned campaign_count_args(const char *args);
 
 /* The path a run's guest resolves to. */
 void campaign_guest_path(const char *guest_dir, const char *guest, char *out, size_t len);

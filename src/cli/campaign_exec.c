@@ -17,15 +17,16 @@
 #include <unistd.h>
 
 #include "campaign.h"
+#include "cli.h"
 
 #define MAX_JOBS   64
-#define MAX_ARGV   64
+#define MAX_ARGV   64	 /* a run's options (checked by campaign_count_args) */
 #define OUTPUT_CAP 65536 /* what is kept of a child's output */
 #define KILL_GRACE 10	 /* seconds past the timeout before SIGKILL */
 
 struct child {
 	pid_t pid;
-	int fd;
+	int fd; /* its output, or -1 once the pipe has closed */
 	struct campaign_run *run;
 	double started;
 	char *out;
@@ -49,11 +50,28 @@ void campaign_guest_path(const char *guest_dir, const char *guest, char *out, si
 		snprintf(out, len, "%s/%s.elf", guest_dir, guest);
 }
 
-/* Split @s at spaces into @argv from @n; returns the new count. */
+/* Split @s at spaces into @argv from @n; returns the new count. The
+ * campaign refused runs with more than MAX_ARGV options. */
 static int split(char *s, char **argv, int n)
 {
-	for (char *t = strtok(s, " "); t && n < MAX_ARGV - 1; t = strtok(NULL, " "))
+	for (char *t = strtok(s, " "); t && n < MAX_ARGV + 6; t = strtok(NULL, " "))
 		argv[n++] = t;
+	return n;
+}
+
+unsigned campaign_count_args(const char *args)
+{
+	unsigned n = 0;
+
+	for (const char *p = args; *p;) {
+		while (*p == ' ')
+			p++;
+		if (!*p)
+			break;
+		n++;
+		while (*p && *p != ' ')
+			p++;
+	}
 	return n;
 }
 
@@ -61,7 +79,7 @@ static void exec_run(const struct campaign_exec *x, const struct campaign_run *r
 {
 	static char path[CAMPAIGN_PATH], args[CAMPAIGN_ARGS], seed[24], fault[CAMPAIGN_FAULT],
 		watchdog[16];
-	char *argv[MAX_ARGV];
+	char *argv[MAX_ARGV + 16]; /* the run's options and the ones added here */
 	int n = 0;
 
 	campaign_guest_path(x->guest_dir, r->guest, path, sizeof(path));
@@ -96,7 +114,7 @@ static int start(const struct campaign_exec *x, struct child *c, struct campaign
 {
 	int p[2];
 
-	if (pipe(p))
+	if (pipe2(p, O_CLOEXEC)) /* no child inherits another's pipe */
 		return -1;
 	c->pid = fork();
 	if (c->pid < 0) {
@@ -105,10 +123,8 @@ static int start(const struct campaign_exec *x, struct child *c, struct campaign
 		return -1;
 	}
 	if (!c->pid) {
-		dup2(p[1], 1);
+		dup2(p[1], 1); /* dup2 clears O_CLOEXEC on 1 and 2 */
 		dup2(p[1], 2);
-		close(p[0]);
-		close(p[1]);
 		exec_run(x, r);
 	}
 	close(p[1]);
@@ -150,7 +166,6 @@ static void parse_output(struct campaign_run *r, const char *out)
 static void finish(const struct campaign_exec *x, struct child *c, int wstatus)
 {
 	struct campaign_run *r = c->run;
-	char replay[1024];
 
 	c->out[c->len] = 0;
 	r->seconds = now() - c->started;
@@ -187,11 +202,10 @@ static void finish(const struct campaign_exec *x, struct child *c, int wstatus)
 		snprintf(r->report, sizeof(r->report),
 			 "killed after %u s (its watchdog did not report)",
 			 x->timeout + KILL_GRACE);
-	close(c->fd);
 	c->pid = 0;
+	campaign_replay(x->self, x->guest_dir, r, r->replay, sizeof(r->replay));
 	if (x->out) {
-		campaign_replay(x->self, x->guest_dir, r, replay, sizeof(replay));
-		campaign_json_write(x->out, r, replay);
+		campaign_json_write(x->out, r, r->replay);
 		fflush(x->out);
 	}
 	if (x->progress)
@@ -199,18 +213,50 @@ static void finish(const struct campaign_exec *x, struct child *c, int wstatus)
 			campaign_outcome_name(campaign_outcome(r)), r->fault, r->seed, r->seconds);
 }
 
+/* Keep the last OUTPUT_CAP bytes: the reports come at the end. */
+static void keep(struct child *c, const char *buf, size_t n)
+{
+	if (n > OUTPUT_CAP) {
+		buf += n - OUTPUT_CAP;
+		n = OUTPUT_CAP;
+	}
+	if (c->len + n > OUTPUT_CAP) {
+		size_t drop = c->len + n - OUTPUT_CAP;
+
+		memmove(c->out, c->out + drop, c->len - drop);
+		c->len -= drop;
+	}
+	memcpy(c->out + c->len, buf, n);
+	c->len += n;
+}
+
+/* Read what the child wrote; at end of file close the pipe. */
 static void drain(struct child *c)
 {
 	char buf[4096];
 	ssize_t n;
 
-	while ((n = read(c->fd, buf, sizeof(buf))) > 0) {
-		size_t keep = (size_t)n;
+	if (c->fd < 0)
+		return;
+	while ((n = read(c->fd, buf, sizeof(buf))) > 0)
+		keep(c, buf, (size_t)n);
+	if (!n || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		close(c->fd);
+		c->fd = -1;
+	}
+}
 
-		if (c->len + keep > OUTPUT_CAP)
-			keep = OUTPUT_CAP - c->len;
-		memcpy(c->out + c->len, buf, keep);
-		c->len += keep;
+/* Kill and reap every child still running (an error ends the campaign). */
+static void abandon(struct child *kids, unsigned jobs)
+{
+	for (unsigned j = 0; j < jobs; j++) {
+		if (!kids[j].pid)
+			continue;
+		kill(kids[j].pid, SIGKILL);
+		waitpid(kids[j].pid, NULL, 0);
+		if (kids[j].fd >= 0)
+			close(kids[j].fd);
+		kids[j].pid = 0;
 	}
 }
 
@@ -219,18 +265,20 @@ int campaign_execute(const struct campaign_exec *x, struct campaign_runs *rs)
 	struct child kids[MAX_JOBS] = { 0 };
 	unsigned jobs = x->jobs < 1 ? 1 : x->jobs > MAX_JOBS ? MAX_JOBS : x->jobs;
 	size_t next = 0, running = 0;
+	int rc = 0;
 
+	/* Children must stay ours to reap, whatever SIGCHLD we inherited. */
+	signal(SIGCHLD, SIG_DFL);
 	for (unsigned j = 0; j < jobs; j++) {
 		kids[j].out = malloc(OUTPUT_CAP + 1);
 		if (!kids[j].out) {
-			for (unsigned k = 0; k < j; k++)
-				free(kids[k].out);
-			return -1;
+			rc = -1;
+			goto out;
 		}
 	}
 	while (next < rs->n || running) {
 		struct pollfd pf[MAX_JOBS];
-		unsigned idx[MAX_JOBS], n = 0;
+		unsigned n = 0;
 
 		for (unsigned j = 0; j < jobs && next < rs->n; j++) {
 			if (kids[j].pid)
@@ -238,37 +286,52 @@ int campaign_execute(const struct campaign_exec *x, struct campaign_runs *rs)
 			if (start(x, &kids[j], &rs->v[next])) {
 				fprintf(stderr, "reqvisor campaign: cannot start a run: %s\n",
 					strerror(errno));
-				return -1;
+				abandon(kids, jobs);
+				rc = -1;
+				goto out;
 			}
 			next++;
 			running++;
 		}
+		for (unsigned j = 0; j < jobs; j++)
+			if (kids[j].pid && kids[j].fd >= 0)
+				pf[n++] = (struct pollfd){ .fd = kids[j].fd, .events = POLLIN };
+		poll(pf, n, 100); /* with no pipe open, a 100 ms sleep */
 		for (unsigned j = 0; j < jobs; j++) {
-			if (!kids[j].pid)
-				continue;
-			pf[n] = (struct pollfd){ .fd = kids[j].fd, .events = POLLIN };
-			idx[n++] = j;
-		}
-		poll(pf, n, 100);
-		for (unsigned k = 0; k < n; k++) {
-			struct child *c = &kids[idx[k]];
-			int ws;
+			struct child *c = &kids[j];
+			int ws = 0;
+			pid_t got;
 
+			if (!c->pid)
+				continue;
 			drain(c);
 			if (!c->killed && now() - c->started > x->timeout + KILL_GRACE) {
 				kill(c->pid, SIGKILL);
 				c->killed = true;
 			}
-			if (!(pf[k].revents & (POLLHUP | POLLERR)) && !c->killed)
+			got = waitpid(c->pid, &ws, WNOHANG);
+			if (got == 0)
 				continue;
-			if (waitpid(c->pid, &ws, c->killed ? 0 : WNOHANG) != c->pid)
-				continue;
-			drain(c);
+			if (got < 0) /* lost (reaped elsewhere): report it as an error */
+				ws = EXIT_USAGE << 8;
+			/* The rest of its output; a pipe another process still
+			 * holds open is closed after a bounded wait. */
+			for (int i = 0; c->fd >= 0 && i < 100; i++) {
+				drain(c);
+				if (c->fd >= 0)
+					poll(&(struct pollfd){ .fd = c->fd, .events = POLLIN }, 1,
+					     10);
+			}
+			if (c->fd >= 0) {
+				close(c->fd);
+				c->fd = -1;
+			}
 			finish(x, c, ws);
 			running--;
 		}
 	}
+out:
 	for (unsigned j = 0; j < jobs; j++)
 		free(kids[j].out);
-	return 0;
+	return rc;
 }

@@ -113,7 +113,8 @@ int campaign_json_read(const char *line, struct campaign_run *r)
 	    get_string(line, "guest", r->guest, sizeof(r->guest)) ||
 	    get_string(line, "args", r->args, sizeof(r->args)) ||
 	    get_string(line, "fault", r->fault, sizeof(r->fault)) ||
-	    get_string(line, "first_violation", r->report, sizeof(r->report)))
+	    get_string(line, "first_violation", r->report, sizeof(r->report)) ||
+	    get_string(line, "replay", r->replay, sizeof(r->replay)))
 		return -1;
 	if (index < 0 || violations < 0)
 		return -1;

@@ -163,7 +163,12 @@ bool rv_service_requests_mask(struct rv_vcpu *vcpu, uint64_t mask)
 		if (!rv_check_request(vcpu, nr))
 			continue;
 		rv_count(&vcpu->serviced[nr], 1);
-		vcpu->trail[vcpu->trail_next++ % 8] = (uint8_t)nr;
+		{ /* relaxed atomics: a watchdog may read the trail meanwhile */
+			uint32_t k = __atomic_load_n(&vcpu->trail_next, __ATOMIC_RELAXED);
+
+			__atomic_store_n(&vcpu->trail[k % 8], (uint8_t)nr, __ATOMIC_RELAXED);
+			__atomic_store_n(&vcpu->trail_next, k + 1, __ATOMIC_RELAXED);
+		}
 		rv_trace(vcpu->vm, RV_TRACE_SERVICE, vcpu->index, nr);
 		if (!handlers[nr](vcpu))
 			return false;

@@ -23,7 +23,8 @@ void rv_vcpu_format_trail(const struct rv_vcpu *v, char *buf, size_t len)
 		size_t n = strlen(buf);
 
 		snprintf(buf + n, len - n, "%s%s", k > 1 ? ", " : "",
-			 rv_request_name(v->trail[(next - k) % 8]));
+			 rv_request_name(
+				 __atomic_load_n(&v->trail[(next - k) % 8], __ATOMIC_RELAXED)));
 	}
 	if (!buf[0])
 		snprintf(buf, len, "none");
