@@ -105,8 +105,8 @@ campaign 2 --guest shootdown --seeds 18446744073709551615
 campaign 2 --guest shootdown --seeds -1
 campaign 2 --guest "shootdown $(printf -- '-q %.0s' $(seq 70))"
 check "too many run options refused" has "run options are too long"
-campaign 2 --guest shootdown --seeds 1-999999 --vcpus 1,2,3,4,5,6,7,8,9,10,11
-check "a campaign past 10 million runs refused" has "a campaign may have at most"
+campaign 2 --guest shootdown --seeds 1-500000 --vcpus 1,2,3
+check "a campaign past a million runs refused" has "a campaign may have at most"
 campaign 2 --guest shootdown --shard 3/3
 campaign 2 --vcpus 2
 echo '{"index":1}' >"$tmp/junk.jsonl"

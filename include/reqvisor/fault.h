@@ -48,6 +48,15 @@ const char *rv_fault_name(enum rv_fault_id id);
 enum rv_fault_class rv_fault_class(enum rv_fault_id id);
 int rv_fault_lookup(const char *name);
 
+/*
+ * Arm alloc.fail for every allocation of the process with @f's rule (NULL
+ * disarms). Call it before creating the machine and the VM, and keep @f
+ * until they are destroyed; its counters are alloc.fail's hits and firings.
+ */
+void rv_alloc_faults_arm(struct rv_faults *f);
+/* Host allocations that have failed in this process, injected or real. */
+uint64_t rv_alloc_failures(void);
+
 /* One predictable branch when the point is not armed. */
 #define RV_FAULT_HIT(f, ID)                                           \
 	(__builtin_expect((f)->armed & (1ull << RV_FAULT_##ID), 0) && \

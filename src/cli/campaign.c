@@ -19,27 +19,6 @@
 #include "cli.h"
 #include "reqvisor/fault.h"
 
-#define MAX_LIST 32
-
-/* A campaign given as a matrix: every guest x vendor x tdp x executor x
- * vCPU count x fault spec x seed. */
-struct matrix {
-	char *guests[MAX_LIST]; /* "name [run options]" */
-	const char *vendors[MAX_LIST], *tdp[MAX_LIST], *executors[MAX_LIST], *vcpus[MAX_LIST];
-	char *faults[MAX_LIST];
-	unsigned nguests, nvendors, ntdp, nexecutors, nvcpus, nfaults;
-	uint64_t seed_lo, seed_hi;
-	char *lines[256]; /* a campaign file's values, which the lists point into */
-	unsigned nlines;
-};
-
-static void matrix_free(struct matrix *m)
-{
-	for (unsigned i = 0; i < m->nlines; i++)
-		free(m->lines[i]);
-	m->nlines = 0;
-}
-
 static void usage(FILE *out)
 {
 	fprintf(out, "usage: reqvisor campaign [FILE] [options]\n"
@@ -73,17 +52,7 @@ static void usage(FILE *out)
 		     "Exit status: 0 every verdict holds, 1 one does not, 2 bad usage or input.\n");
 }
 
-__attribute__((format(printf, 1, 2))) static int bad(const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	fprintf(stderr, "reqvisor campaign: ");
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-	return EXIT_USAGE;
-}
+#define bad(...) cli_bad("reqvisor campaign", __VA_ARGS__)
 
 struct campaign_run *campaign_add(struct campaign_runs *rs)
 {
@@ -120,6 +89,8 @@ enum campaign_outcome campaign_outcome(const struct campaign_run *r)
 		return OUTCOME_FAILED;
 	case -1:
 		return OUTCOME_HUNG;
+	case EXIT_NO_MEMORY:
+		return OUTCOME_NO_MEMORY;
 	default:
 		return OUTCOME_ERROR;
 	}
@@ -127,7 +98,8 @@ enum campaign_outcome campaign_outcome(const struct campaign_run *r)
 
 const char *campaign_outcome_name(enum campaign_outcome o)
 {
-	static const char *const names[] = { "pass", "violation", "guest-failed", "hung", "error" };
+	static const char *const names[] = { "pass", "violation",     "guest-failed",
+					     "hung", "out-of-memory", "error" };
 
 	return names[o];
 }
@@ -162,229 +134,6 @@ void campaign_replay(const char *self, const char *guest_dir, const struct campa
 		 "%s run %s --oracle full %s --executor deterministic --seed %" PRIu64 "%s%s", self,
 		 path, args, r->seed, strcmp(r->fault, "none") ? " --fault " : "",
 		 strcmp(r->fault, "none") ? r->fault : "");
-}
-
-/* ---- the matrix ---- */
-
-static int split_list(char *s, const char **out, unsigned *n)
-{
-	for (char *t = strtok(s, ","); t; t = strtok(NULL, ",")) {
-		if (*n == MAX_LIST)
-			return -1;
-		out[(*n)++] = t;
-	}
-	return 0;
-}
-
-static int add_guest(struct matrix *m, char *spec, const char *where)
-{
-	if (m->nguests == MAX_LIST)
-		return bad("%s: more than %d guests", where, MAX_LIST);
-	m->guests[m->nguests++] = spec;
-	return 0;
-}
-
-static int add_fault(struct matrix *m, char *spec, const char *where)
-{
-	struct rv_faults f;
-	char err[160];
-
-	if (m->nfaults == MAX_LIST)
-		return bad("%s: more than %d fault specs", where, MAX_LIST);
-	if (strcmp(spec, "none") && rv_faults_parse(&f, spec, 1, err, sizeof(err)))
-		return bad("%s %s: %s", where, spec, err);
-	if (strlen(spec) >= CAMPAIGN_FAULT)
-		return bad("%s %s: too long", where, spec);
-	m->faults[m->nfaults++] = spec;
-	return 0;
-}
-
-static int parse_seeds(struct matrix *m, const char *s, const char *where)
-{
-	char *end;
-	unsigned long long lo, hi;
-
-	errno = 0;
-	lo = strtoull(s, &end, 10);
-	hi = lo;
-	if (end == s || *s == '-' || (*end && *end != '-'))
-		return bad("%s %s: want A or A-B", where, s);
-	if (*end == '-') {
-		const char *h = end + 1;
-
-		if (*h < '0' || *h > '9')
-			return bad("%s %s: want A or A-B", where, s);
-		hi = strtoull(h, &end, 10);
-		if (*end)
-			return bad("%s %s: want A or A-B", where, s);
-	}
-	if (errno == ERANGE || hi == UINT64_MAX)
-		return bad("%s %s: a seed past 2^64 - 2", where, s);
-	if (hi < lo || hi - lo >= 1000000)
-		return bad("%s %s: at most a million seeds, in order", where, s);
-	m->seed_lo = lo;
-	m->seed_hi = hi;
-	return 0;
-}
-
-static void defaults(struct matrix *m)
-{
-	static char none[] = "none";
-
-	if (!m->nvendors)
-		m->vendors[m->nvendors++] = "vmx";
-	if (!m->ntdp)
-		m->tdp[m->ntdp++] = "on";
-	if (!m->nexecutors)
-		m->executors[m->nexecutors++] = "deterministic";
-	if (!m->nvcpus)
-		m->vcpus[m->nvcpus++] = "2";
-	if (!m->nfaults)
-		m->faults[m->nfaults++] = none;
-}
-
-#define MAX_RUNS 10000000 /* a campaign's runs (each record is a few KiB) */
-
-/* One run of the matrix: guest g, vendor v, tdp t, executor e, vCPUs c,
- * fault f, seed s. */
-static int add_run(const struct matrix *m, struct campaign_runs *rs, const unsigned k[6],
-		   uint64_t seed)
-{
-	struct campaign_run *r = campaign_add(rs);
-	const char *gs = m->guests[k[0]], *sp = strchr(gs, ' ');
-	size_t gl = sp ? (size_t)(sp - gs) : strlen(gs);
-	int len;
-
-	if (gl >= sizeof(r->guest))
-		return bad("guest name too long: %s", gs);
-	snprintf(r->guest, sizeof(r->guest), "%.*s", (int)gl, gs);
-	len = snprintf(r->args, sizeof(r->args),
-		       "--vendor %s --tdp %s --executor %s --vcpus %s%s%s", m->vendors[k[1]],
-		       m->tdp[k[2]], m->executors[k[3]], m->vcpus[k[4]], sp ? " " : "",
-		       sp ? sp + 1 : "");
-	if (len < 0 || (size_t)len >= sizeof(r->args) || campaign_count_args(r->args) > 64)
-		return bad("guest %s: its run options are too long (at most %d bytes, 64 options)",
-			   gs, CAMPAIGN_ARGS - 1);
-	snprintf(r->fault, sizeof(r->fault), "%s", m->faults[k[5]]);
-	r->seed = seed;
-	return 0;
-}
-
-static int expand(const struct matrix *m, struct campaign_runs *rs)
-{
-	const unsigned sizes[6] = { m->nguests,	   m->nvendors, m->ntdp,
-				    m->nexecutors, m->nvcpus,	m->nfaults };
-	uint64_t total = m->seed_hi - m->seed_lo + 1;
-	unsigned k[6] = { 0 };
-
-	for (int d = 0; d < 6; d++)
-		total *= sizes[d];
-	if (total > MAX_RUNS)
-		return bad("%" PRIu64 " runs: a campaign may have at most %d", total, MAX_RUNS);
-	/* An odometer over the six lists, seeds innermost. */
-	for (;;) {
-		for (uint64_t s = m->seed_lo; s <= m->seed_hi; s++)
-			if (add_run(m, rs, k, s))
-				return EXIT_USAGE;
-		int d = 5;
-
-		while (d >= 0 && ++k[d] == sizes[d])
-			k[d--] = 0;
-		if (d < 0)
-			return 0;
-	}
-}
-
-/* ---- campaign files ---- */
-
-static char *trim(char *s)
-{
-	char *e;
-
-	while (*s == ' ' || *s == '\t')
-		s++;
-	e = s + strlen(s);
-	while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\n' || e[-1] == '\r'))
-		*--e = 0;
-	return s;
-}
-
-static int file_line(struct matrix *m, char *key, char *value, const char *where)
-{
-	unsigned *n = NULL;
-	const char **list = NULL;
-
-	if (!strcmp(key, "guest"))
-		return add_guest(m, value, where);
-	if (!strcmp(key, "fault"))
-		return add_fault(m, value, where);
-	if (!strcmp(key, "seeds"))
-		return parse_seeds(m, value, where);
-	if (!strcmp(key, "vendor"))
-		list = m->vendors, n = &m->nvendors;
-	else if (!strcmp(key, "tdp"))
-		list = m->tdp, n = &m->ntdp;
-	else if (!strcmp(key, "executor"))
-		list = m->executors, n = &m->nexecutors;
-	else if (!strcmp(key, "vcpus"))
-		list = m->vcpus, n = &m->nvcpus;
-	else
-		return bad("%s: unknown key '%s'", where, key);
-	for (char *t = strtok(value, " ,"); t; t = strtok(NULL, " ,")) {
-		if (*n == MAX_LIST)
-			return bad("%s: more than %d values", where, MAX_LIST);
-		list[(*n)++] = t;
-	}
-	return 0;
-}
-
-/* Lines "key value..."; '#' starts a comment. The lines stay allocated:
- * the matrix points into them. */
-static int read_file(struct matrix *m, const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char buf[512], where[CAMPAIGN_PATH + 16];
-	unsigned lineno = 0;
-	int rc = 0;
-
-	if (!f)
-		return bad("cannot read %s", path);
-	while (!rc && fgets(buf, sizeof(buf), f)) {
-		char *hash = strchr(buf, '#'), *line, *key, *value;
-
-		lineno++;
-		snprintf(where, sizeof(where), "%s:%u", path, lineno);
-		if (!strchr(buf, '\n') && !feof(f)) {
-			rc = bad("%s: line too long", where);
-			break;
-		}
-		if (hash)
-			*hash = 0;
-		line = trim(buf);
-		if (!*line)
-			continue;
-		key = line;
-		value = strpbrk(line, " \t");
-		if (!value) {
-			rc = bad("%s: '%s' needs a value", where, key);
-			break;
-		}
-		*value++ = 0;
-		if (m->nlines == sizeof(m->lines) / sizeof(m->lines[0])) {
-			rc = bad("%s: more than %zu lines with values", where,
-				 sizeof(m->lines) / sizeof(m->lines[0]));
-			break;
-		}
-		value = strdup(trim(value));
-		if (!value) {
-			rc = bad("out of memory");
-			break;
-		}
-		m->lines[m->nlines++] = value;
-		rc = file_line(m, key, value, where);
-	}
-	fclose(f);
-	return rc;
 }
 
 /* ---- verdicts ---- */
@@ -422,19 +171,24 @@ static bool spec_breaking(const int *ids, unsigned n)
 }
 
 /* Whether a run behaved as its fault spec says it must: a run with a
- * breaking point may be caught (or not, this once); any other must pass. */
-static bool run_ok(const struct campaign_run *r, bool breaking)
+ * breaking point may be caught (or not, this once); any other must pass,
+ * or, when it fails allocations, may stop in set-up with status 4. */
+static bool run_ok(const struct campaign_run *r, const int *ids, unsigned n, bool breaking)
 {
 	enum campaign_outcome o = campaign_outcome(r);
+	bool alloc_fail = false;
 
-	return o == OUTCOME_PASS || (breaking && (o == OUTCOME_VIOLATION || o == OUTCOME_FAILED));
+	for (unsigned k = 0; k < n; k++)
+		alloc_fail |= ids[k] == RV_FAULT_ALLOC_FAIL;
+	return o == OUTCOME_PASS || (alloc_fail && o == OUTCOME_NO_MEMORY) ||
+	       (breaking && (o == OUTCOME_VIOLATION || o == OUTCOME_FAILED));
 }
 
 int campaign_summary(FILE *out, const struct campaign_runs *rs, const char *self,
 		     const char *guest_dir, bool every_breaking)
 {
 	struct point_tally t[RV_NR_FAULTS + 1] = { 0 }; /* the last: no fault */
-	unsigned breaking = 0, caught = 0, bad_runs = 0;
+	unsigned breaking = 0, caught = 0, bad_runs = 0, no_memory = 0;
 	char replay[CAMPAIGN_REPLAY];
 	int rc = 0;
 
@@ -442,8 +196,9 @@ int campaign_summary(FILE *out, const struct campaign_runs *rs, const char *self
 		const struct campaign_run *r = &rs->v[i];
 		int ids[16];
 		unsigned n = spec_points(r->fault, ids, 16);
-		bool brk = spec_breaking(ids, n);
+		bool brk = spec_breaking(ids, n), ok = run_ok(r, ids, n, brk);
 
+		no_memory += campaign_outcome(r) == OUTCOME_NO_MEMORY;
 		if (!n)
 			ids[n++] = RV_NR_FAULTS;
 		for (unsigned k = 0; k < n; k++) {
@@ -458,10 +213,10 @@ int campaign_summary(FILE *out, const struct campaign_runs *rs, const char *self
 			if (campaign_outcome(r) == OUTCOME_VIOLATION &&
 			    (!p->violations++ || r->index < p->first_caught))
 				p->first_caught = r->index;
-			if (!run_ok(r, brk))
+			if (!ok)
 				p->failures++;
 		}
-		if (!run_ok(r, brk)) {
+		if (!ok) {
 			bad_runs++;
 			if (!r->replay[0])
 				campaign_replay(self, guest_dir, r, replay, sizeof(replay));
@@ -507,6 +262,11 @@ int campaign_summary(FILE *out, const struct campaign_runs *rs, const char *self
 	}
 	if (bad_runs)
 		rc = 1;
+	if (no_memory)
+		fprintf(out,
+			"%u runs stopped in set-up for want of host memory (alloc.fail, status "
+			"4)\n",
+			no_memory);
 	fprintf(out, "%zu runs, %u that did not behave as their fault points' classes say\n", rs->n,
 		bad_runs);
 	if (breaking)
@@ -518,7 +278,7 @@ int campaign_summary(FILE *out, const struct campaign_runs *rs, const char *self
 /* ---- the command ---- */
 
 struct options {
-	struct matrix m;
+	struct campaign_matrix m;
 	const char *builtin, *file, *out_path, *guest_dir;
 	uint32_t runs;
 	unsigned jobs, timeout, shard, nshards;
@@ -573,30 +333,30 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->builtin = optarg;
 			break;
 		case 'r':
-			if (parse_uint(optarg, 10000000, &v) || !v)
-				return bad("--runs %s: want 1 to 10000000", optarg);
+			if (parse_uint(optarg, 1000000, &v) || !v)
+				return bad("--runs %s: want 1 to 1000000", optarg);
 			o->runs = (uint32_t)v;
 			break;
 		case 'g':
-			rc = add_guest(&o->m, optarg, "--guest");
+			rc = campaign_matrix_guest(&o->m, optarg, "--guest");
 			break;
 		case 'V':
-			rc = split_list(optarg, o->m.vendors, &o->m.nvendors);
+			rc = campaign_matrix_list(optarg, o->m.vendors, &o->m.nvendors);
 			break;
 		case 't':
-			rc = split_list(optarg, o->m.tdp, &o->m.ntdp);
+			rc = campaign_matrix_list(optarg, o->m.tdp, &o->m.ntdp);
 			break;
 		case 'e':
-			rc = split_list(optarg, o->m.executors, &o->m.nexecutors);
+			rc = campaign_matrix_list(optarg, o->m.executors, &o->m.nexecutors);
 			break;
 		case 'c':
-			rc = split_list(optarg, o->m.vcpus, &o->m.nvcpus);
+			rc = campaign_matrix_list(optarg, o->m.vcpus, &o->m.nvcpus);
 			break;
 		case 'f':
-			rc = add_fault(&o->m, optarg, "--fault");
+			rc = campaign_matrix_fault(&o->m, optarg, "--fault");
 			break;
 		case 's':
-			rc = parse_seeds(&o->m, optarg, "--seeds");
+			rc = campaign_matrix_seeds(&o->m, optarg, "--seeds");
 			break;
 		case 'G':
 			o->guest_dir = optarg;
@@ -636,7 +396,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 		}
 	}
 	if (rc)
-		return rc == -1 ? bad("too many values in a list (at most %d)", MAX_LIST) : rc;
+		return rc == -1 ? bad("too many values in a list (at most %d)", CAMPAIGN_MAX_LIST)
+				: rc;
 	if (optind < argc)
 		o->file = argv[optind++];
 	if (optind < argc)
@@ -728,8 +489,8 @@ static int make_runs(struct options *o, struct campaign_runs *all)
 		campaign_builtin_benign(all, o->runs, o->m.seed_lo);
 		return 0;
 	}
-	defaults(&o->m);
-	return expand(&o->m, all);
+	campaign_matrix_defaults(&o->m);
+	return campaign_matrix_expand(&o->m, all);
 }
 
 int cmd_campaign(int argc, char **argv)
@@ -744,11 +505,11 @@ int cmd_campaign(int argc, char **argv)
 		return merge(argc - 1, argv + 1);
 	rc = parse_options(argc, argv, &o);
 	if (!rc && o.file)
-		rc = read_file(&o.m, o.file);
+		rc = campaign_file_read(&o.m, o.file);
 	if (!rc)
 		rc = make_runs(&o, &all);
 	if (rc) {
-		matrix_free(&o.m);
+		campaign_matrix_free(&o.m);
 		campaign_runs_free(&all);
 		return rc;
 	}
@@ -790,6 +551,6 @@ int cmd_campaign(int argc, char **argv)
 out:
 	campaign_runs_free(&all);
 	campaign_runs_free(&mine);
-	matrix_free(&o.m);
+	campaign_matrix_free(&o.m);
 	return rc;
 }

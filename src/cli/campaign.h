@@ -38,6 +38,7 @@ enum campaign_outcome {
 	OUTCOME_VIOLATION, /* status 3: the oracle caught something */
 	OUTCOME_FAILED,	   /* status 1: the guest failed or triple-faulted */
 	OUTCOME_HUNG,	   /* killed at the timeout */
+	OUTCOME_NO_MEMORY, /* status 4: set-up ran out of host memory (alloc.fail) */
 	OUTCOME_ERROR,	   /* status 2 or anything else: bad usage or input */
 };
 
@@ -73,6 +74,38 @@ void campaign_guest_path(const char *guest_dir, const char *guest, char *out, si
 /* The command that replays @r (deterministic executor, the same seed). */
 void campaign_replay(const char *self, const char *guest_dir, const struct campaign_run *r,
 		     char *out, size_t len);
+
+/* A campaign as a matrix: every guest x vendor x tdp x executor x vCPU
+ * count x fault spec x seed, from flags or a campaign file. The lists point
+ * into argv or into the file's lines, which the matrix owns. */
+#define CAMPAIGN_MAX_LIST 32
+
+struct campaign_matrix {
+	char *guests[CAMPAIGN_MAX_LIST]; /* "name [run options]" */
+	const char *vendors[CAMPAIGN_MAX_LIST], *tdp[CAMPAIGN_MAX_LIST];
+	const char *executors[CAMPAIGN_MAX_LIST], *vcpus[CAMPAIGN_MAX_LIST];
+	char *faults[CAMPAIGN_MAX_LIST];
+	unsigned nguests, nvendors, ntdp, nexecutors, nvcpus, nfaults;
+	uint64_t seed_lo, seed_hi;
+	char *lines[256];
+	unsigned nlines;
+};
+
+/* Each adds to one list, or prints why not and returns nonzero (-1 from
+ * campaign_matrix_list: the list is full). */
+int campaign_matrix_list(char *s, const char **out, unsigned *n);
+int campaign_matrix_guest(struct campaign_matrix *m, char *spec, const char *where);
+int campaign_matrix_fault(struct campaign_matrix *m, char *spec, const char *where);
+int campaign_matrix_seeds(struct campaign_matrix *m, const char *s, const char *where);
+/* Fill the lists left empty with their defaults. */
+void campaign_matrix_defaults(struct campaign_matrix *m);
+/* How many runs the matrix expands to, and the expansion. */
+uint64_t campaign_matrix_size(const struct campaign_matrix *m);
+int campaign_matrix_expand(const struct campaign_matrix *m, struct campaign_runs *rs);
+void campaign_matrix_free(struct campaign_matrix *m);
+/* A campaign file, read into @m. */
+int campaign_file_parse(struct campaign_matrix *m, FILE *f, const char *name);
+int campaign_file_read(struct campaign_matrix *m, const char *path);
 
 /* JSON lines: one object per run, and back. */
 void campaign_json_write(FILE *out, const struct campaign_run *r, const char *replay);

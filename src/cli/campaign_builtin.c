@@ -101,7 +101,7 @@ static const struct {
 	{ "kick.drop", ANY },	     { "kick.delay", ANY },	   { "request.spurious", ANY },
 	{ "vcpu.preempt", ANY },     { "vcpu.migrate", ANY },	   { "hostmem.migrate", ANY },
 	{ "hostmem.zap", ANY },	     { "vpid.exhaust", VMX_ONLY }, { "asid.exhaust", SVM_ONLY },
-	{ "fifo.overflow", HYPERV },
+	{ "fifo.overflow", HYPERV }, { "alloc.fail", ANY },
 };
 
 static const char *const rates[] = { "0.001", "0.01", "0.05" };

@@ -4,6 +4,7 @@
  * and read back by `reqvisor campaign merge`. The reader takes only what
  * the writer makes (string and integer members, in any order).
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,15 +93,32 @@ static int get_string(const char *line, const char *key, char *out, size_t len)
 	return *p == '"' ? 0 : -1;
 }
 
-static int get_number(const char *line, const char *key, int64_t *out)
+/* An unsigned member up to @max, or a signed one (@max 0: an int). A seed
+ * takes all 64 bits, so unsigned members are read as unsigned. */
+static int get_number(const char *line, const char *key, uint64_t max, int64_t *out)
 {
 	const char *p = member(line, key);
 	char *end;
 
 	if (!p)
 		return -1;
-	*out = strtoll(p, &end, 10);
-	return end == p ? -1 : 0;
+	errno = 0;
+	if (!max) {
+		long long v = strtoll(p, &end, 10);
+
+		if (end == p || errno || v < INT32_MIN || v > INT32_MAX)
+			return -1;
+		*out = v;
+		return 0;
+	}
+	if (*p < '0' || *p > '9')
+		return -1;
+	unsigned long long v = strtoull(p, &end, 10);
+
+	if (errno || v > max)
+		return -1;
+	*(uint64_t *)out = v;
+	return 0;
 }
 
 int campaign_json_read(const char *line, struct campaign_run *r)
@@ -108,15 +126,14 @@ int campaign_json_read(const char *line, struct campaign_run *r)
 	int64_t index, seed, status, violations;
 
 	memset(r, 0, sizeof(*r));
-	if (get_number(line, "index", &index) || get_number(line, "seed", &seed) ||
-	    get_number(line, "status", &status) || get_number(line, "violations", &violations) ||
+	if (get_number(line, "index", UINT32_MAX, &index) ||
+	    get_number(line, "seed", UINT64_MAX, &seed) || get_number(line, "status", 0, &status) ||
+	    get_number(line, "violations", UINT64_MAX, &violations) ||
 	    get_string(line, "guest", r->guest, sizeof(r->guest)) ||
 	    get_string(line, "args", r->args, sizeof(r->args)) ||
 	    get_string(line, "fault", r->fault, sizeof(r->fault)) ||
 	    get_string(line, "first_violation", r->report, sizeof(r->report)) ||
 	    get_string(line, "replay", r->replay, sizeof(r->replay)))
-		return -1;
-	if (index < 0 || violations < 0)
 		return -1;
 	r->index = (uint32_t)index;
 	r->seed = (uint64_t)seed;

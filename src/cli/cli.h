@@ -6,12 +6,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "reqvisor/vm.h"
 
 #define EXIT_GUEST_FAILED 1
 #define EXIT_USAGE	  2
 #define EXIT_ORACLE	  3
+#define EXIT_NO_MEMORY	  4
 
 struct run_opts {
 	struct rv_vm_config cfg;
@@ -33,6 +35,15 @@ struct run_opts {
 	bool quiet;
 	uint32_t watchdog; /* seconds, 0: none */
 };
+
+/* Print "@who: message" on stderr; returns EXIT_USAGE. */
+__attribute__((format(printf, 2, 3))) int cli_bad(const char *who, const char *fmt, ...);
+
+/* `reqvisor run`'s options: 0, EXIT_USAGE after a message, or RUN_HELP for
+ * --help. Resets getopt, so it may be called again. */
+#define RUN_HELP (-1)
+int run_options_parse(int argc, char **argv, struct run_opts *o);
+void run_usage(FILE *out);
 
 struct rv_machine;
 

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "alloc.h"
+#include "reqvisor/fault.h"
 #include "vm_impl.h"
 
 #ifdef RV_HAVE_JEMALLOC
@@ -61,7 +63,7 @@ static pthread_mutex_t hooks_lock = PTHREAD_MUTEX_INITIALIZER;
 
 int rv_node_arenas_create(struct rv_vm *vm)
 {
-	vm->arena = calloc(vm->nr_nodes, sizeof(*vm->arena));
+	vm->arena = rv_calloc(vm->nr_nodes, sizeof(*vm->arena));
 	if (!vm->arena)
 		return -1;
 	for (uint32_t n = 0; n < vm->nr_nodes; n++) {
@@ -99,9 +101,11 @@ bool rv_node_pages_bound(void)
 
 void *rv_node_zalloc(struct rv_vm *vm, int node, size_t size)
 {
+	if (rv_alloc_fails())
+		return NULL;
 	int flags = MALLOCX_ZERO | MALLOCX_ALIGN(64) | MALLOCX_TCACHE_NONE;
 
-	return mallocx(size, flags | MALLOCX_ARENA(vm->arena[node]));
+	return rv_alloc_counted(mallocx(size, flags | MALLOCX_ARENA(vm->arena[node])));
 }
 
 void rv_node_free(void *p)
@@ -129,7 +133,9 @@ void rv_node_arenas_destroy(struct rv_vm *vm)
 void *rv_node_zalloc(struct rv_vm *vm, int node, size_t size)
 {
 	(void)vm, (void)node;
-	void *p = aligned_alloc(64, (size + 63) & ~(size_t)63);
+	if (rv_alloc_fails())
+		return NULL;
+	void *p = rv_alloc_counted(aligned_alloc(64, (size + 63) & ~(size_t)63));
 
 	if (p)
 		memset(p, 0, size);
@@ -141,6 +147,68 @@ void rv_node_free(void *p)
 	free(p);
 }
 #endif
+
+/* ---- alloc.fail ---- */
+
+static struct rv_faults *_Atomic alloc_faults;
+static _Atomic uint64_t alloc_failures;
+
+void rv_alloc_faults_arm(struct rv_faults *f)
+{
+	atomic_store_explicit(&alloc_faults, f, memory_order_release);
+}
+
+struct rv_faults *rv_alloc_faults_armed(void)
+{
+	return atomic_load_explicit(&alloc_faults, memory_order_acquire);
+}
+
+uint64_t rv_alloc_failures(void)
+{
+	return atomic_load_explicit(&alloc_failures, memory_order_relaxed);
+}
+
+void *rv_alloc_counted(void *p)
+{
+	if (!p)
+		atomic_fetch_add_explicit(&alloc_failures, 1, memory_order_relaxed);
+	return p;
+}
+
+bool rv_alloc_fails(void)
+{
+	struct rv_faults *f = atomic_load_explicit(&alloc_faults, memory_order_acquire);
+
+	if (!f || !RV_FAULT_HIT(f, ALLOC_FAIL))
+		return false;
+	atomic_fetch_add_explicit(&alloc_failures, 1, memory_order_relaxed);
+	return true;
+}
+
+void *rv_malloc(size_t size)
+{
+	return rv_alloc_fails() ? NULL : rv_alloc_counted(malloc(size));
+}
+
+void *rv_calloc(size_t n, size_t size)
+{
+	return rv_alloc_fails() ? NULL : rv_alloc_counted(calloc(n, size));
+}
+
+void *rv_realloc(void *p, size_t size)
+{
+	return rv_alloc_fails() ? NULL : rv_alloc_counted(realloc(p, size));
+}
+
+void *rv_aligned_alloc(size_t align, size_t size)
+{
+	return rv_alloc_fails() ? NULL : rv_alloc_counted(aligned_alloc(align, size));
+}
+
+char *rv_strdup(const char *s)
+{
+	return rv_alloc_fails() ? NULL : rv_alloc_counted(strdup(s));
+}
 
 uint64_t rv_now_ns(void)
 {

@@ -10,6 +10,7 @@
  */
 #include <inttypes.h>
 
+#include "alloc.h"
 #include "reqvisor/fault.h"
 #include "vm_impl.h"
 
@@ -76,9 +77,17 @@ uint64_t rv_vm_requests_posted(struct rv_vm *vm, unsigned nr)
 	return n;
 }
 
+/* alloc.fail's counters live in the process-wide rule (src/core/alloc.h). */
+static struct rv_faults *fault_counters(struct rv_vm *vm, int fault)
+{
+	struct rv_faults *armed = rv_alloc_faults_armed();
+
+	return fault == RV_FAULT_ALLOC_FAIL && armed ? armed : &vm->faults;
+}
+
 uint64_t rv_vm_fault_fired(struct rv_vm *vm, int fault)
 {
-	return atomic_load(&vm->faults.fired[fault]);
+	return atomic_load(&fault_counters(vm, fault)->fired[fault]);
 }
 
 uint64_t rv_vm_lost_wakeups(struct rv_vm *vm)
@@ -127,8 +136,9 @@ static void json_vm(FILE *out, struct rv_vm *vm)
 	fprintf(out, "}, \"faults\": {");
 	for (int f = 0; f < RV_NR_FAULTS; f++)
 		fprintf(out, "%s\"%s\": {\"hits\": %" PRIu64 ", \"fired\": %" PRIu64 "}",
-			f ? ", " : "", rv_fault_name(f), atomic_load(&vm->faults.hits[f]),
-			atomic_load(&vm->faults.fired[f]));
+			f ? ", " : "", rv_fault_name(f),
+			atomic_load(&fault_counters(vm, f)->hits[f]),
+			atomic_load(&fault_counters(vm, f)->fired[f]));
 	fprintf(out, "}}");
 }
 

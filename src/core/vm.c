@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "rcu.h"
 #include "sched/pcpu.h"
 #include "vm_impl.h"
@@ -163,7 +164,7 @@ static int vm_init(struct rv_vm *vm, char *err, size_t errlen)
 	}
 	if (rv_faults_parse(&vm->faults, vm->cfg.faults, vm->cfg.seed, err, errlen))
 		return -1;
-	vm->slots = calloc(vm->max_vcpus, sizeof(*vm->slots));
+	vm->slots = rv_calloc(vm->max_vcpus, sizeof(*vm->slots));
 	if (!vm->slots || rv_node_arenas_create(vm) || rv_pcpus_create(vm)) {
 		snprintf(err, errlen, "out of memory creating the VM");
 		return -1;
@@ -182,7 +183,7 @@ int rv_vm_create(const struct rv_vm_config *cfg, struct rv_vm **out, char *err, 
 	*out = NULL;
 	if (check_config(cfg, err, errlen))
 		return -1;
-	struct rv_vm *vm = calloc(1, sizeof(*vm));
+	struct rv_vm *vm = rv_calloc(1, sizeof(*vm));
 
 	if (!vm) {
 		snprintf(err, errlen, "out of memory");

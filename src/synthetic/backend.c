@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "reqvisor/request.h"
 #include "reqvisor/synthetic.h"
 #include "reqvisor/vm.h"
@@ -40,7 +41,7 @@ struct syn_vcpu {
 struct rv_synthetic *rv_synthetic_create(const char *script, uint32_t rounds, uint64_t seed,
 					 char *err, size_t errlen)
 {
-	struct rv_synthetic *syn = calloc(1, sizeof(*syn));
+	struct rv_synthetic *syn = rv_calloc(1, sizeof(*syn));
 
 	if (!syn)
 		return NULL;
@@ -58,7 +59,7 @@ int rv_synthetic_set_script(struct rv_synthetic *syn, uint32_t index, const char
 			    size_t errlen)
 {
 	if (index >= syn->nr_own) {
-		struct syn_program **own = realloc(syn->own, (index + 1) * sizeof(*own));
+		struct syn_program **own = rv_realloc(syn->own, (index + 1) * sizeof(*own));
 
 		if (!own)
 			return -1;
@@ -94,7 +95,7 @@ static struct rv_synthetic *syn_of(struct rv_vcpu *v)
 static int syn_vcpu_init(struct rv_vcpu *v)
 {
 	struct rv_synthetic *syn = syn_of(v);
-	struct syn_vcpu *s = calloc(1, sizeof(*s));
+	struct syn_vcpu *s = rv_calloc(1, sizeof(*s));
 
 	if (!s)
 		return -1;

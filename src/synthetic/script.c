@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "reqvisor/request.h"
 #include "script.h"
 
@@ -96,8 +97,8 @@ static int split(char *s, char **tok, int max)
 
 struct syn_program *syn_compile(const char *text, char *err, size_t errlen)
 {
-	struct syn_program *p = calloc(1, sizeof(*p) + MAX_INSNS * sizeof(p->insn[0]));
-	char *copy = strdup(text ? text : "");
+	struct syn_program *p = rv_calloc(1, sizeof(*p) + MAX_INSNS * sizeof(p->insn[0]));
+	char *copy = rv_strdup(text ? text : "");
 	char *save = NULL;
 
 	if (!p || !copy) {

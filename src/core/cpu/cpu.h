@@ -72,6 +72,10 @@ enum rv_access { RV_ACCESS_READ, RV_ACCESS_WRITE, RV_ACCESS_FETCH };
 struct rv_cpu_mem {
 	void *ctx;
 	uint8_t *(*translate)(void *ctx, uint64_t gva, enum rv_access kind, uint32_t *pf_error);
+	/* The page translate() returns for addresses outside RAM, whose
+	 * contents are all ones at every access: never cached, and code there
+	 * is FF FF..., an undefined opcode. NULL: none. */
+	const uint8_t *unbacked_page;
 };
 
 /* Why rv_cpu_run() returned. */

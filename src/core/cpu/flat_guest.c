@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "cpu.h"
 #include "reqvisor/flat_guest.h"
 #include "reqvisor/vm.h"
@@ -40,7 +41,7 @@ static bool io(void *ctx, struct rv_cpu *cpu, struct rv_cpu_io *port)
 static int flat_vcpu_init(struct rv_vcpu *v)
 {
 	struct rv_flat_guest *g = guest_of(v);
-	struct flat_vcpu *f = calloc(1, sizeof(*f));
+	struct flat_vcpu *f = rv_calloc(1, sizeof(*f));
 	struct rv_cpu *c;
 
 	if (!f)

@@ -74,7 +74,8 @@ static uint8_t *translate(struct rv_exec *x, uint64_t gva, enum rv_access kind, 
 		*rc = rv_page_fault(x, gva, pf);
 		return NULL;
 	}
-	if (slot && x->cpu->no_write_cache)
+	if ((slot && x->cpu->no_write_cache) ||
+	    p - (gva & (PAGE_SIZE - 1)) == x->cpu->mem.unbacked_page)
 		return p;
 	/* A page the guest may write, it may also read. */
 	x->data_page[slot] = page;

@@ -344,12 +344,13 @@ void rv_cpu_builtin_cpuid(const struct rv_cpu *c, uint32_t leaf, uint32_t sub, u
 		r[2] = 1u << 5;
 		r[3] = (1u << 20) | (1u << 29);
 		return;
-	case 0x40000000:
+	case 0x40000000: {
+		static const char vendor[12] = "reqvisorreqv";
+
 		r[0] = 0x40000000;
-		__builtin_memcpy(&r[1], "reqvisorreqv", 4);
-		__builtin_memcpy(&r[2], "reqvisorreqv" + 4, 4);
-		__builtin_memcpy(&r[3], "reqvisorreqv" + 8, 4);
+		__builtin_memcpy(&r[1], vendor, 12);
 		return;
+	}
 	}
 }
 

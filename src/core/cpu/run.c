@@ -143,6 +143,8 @@ static int fetch(struct rv_exec *x, struct rv_insn *scratch, const struct rv_ins
 		p = c->mem.translate(c->mem.ctx, rip, RV_ACCESS_FETCH, &pf);
 		if (!p)
 			return rv_page_fault(x, rip, pf);
+		if (p - (rip & 4095) == c->mem.unbacked_page)
+			return rv_raise_ud(x);
 		x->fetch_page = rip & ~4095ull;
 		x->fetch_host = p - (rip & 4095);
 	}

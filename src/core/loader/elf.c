@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "elf.h"
 
 #define PAGE_SIZE 4096u
@@ -163,7 +164,7 @@ static int read_segments(struct loader *ld)
 {
 	const uint8_t *p = ld->image + ld->eh.phoff;
 
-	ld->segs = calloc(ld->eh.phnum, sizeof(*ld->segs));
+	ld->segs = rv_calloc(ld->eh.phnum, sizeof(*ld->segs));
 	if (!ld->segs)
 		return fail(ld, "out of memory");
 	for (uint32_t i = 0; i < ld->eh.phnum; i++, p += PHDR_SIZE) {
@@ -237,7 +238,7 @@ static int by_paddr(const void *a, const void *b)
  */
 static int check_overlaps(struct loader *ld)
 {
-	const struct seg **order = calloc(ld->nr_segs, sizeof(*order));
+	const struct seg **order = rv_calloc(ld->nr_segs, sizeof(*order));
 	uint32_t n = 0;
 	int ret = 0;
 
@@ -420,7 +421,10 @@ static void load_segments(const struct loader *ld)
 	for (uint32_t i = 0; i < ld->nr_segs; i++) {
 		const struct seg *s = &ld->segs[i];
 
-		write_guest(ld->mem, s->paddr, ld->image + s->offset, s->filesz);
+		/* A bss-only segment's p_offset was never checked: no pointer
+		 * is formed from it. */
+		if (s->filesz)
+			write_guest(ld->mem, s->paddr, ld->image + s->offset, s->filesz);
 		write_guest(ld->mem, s->paddr + s->filesz, NULL, s->memsz - s->filesz);
 	}
 }

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "apic/x2apic.h"
 #include "cpu/cpu.h"
 #include "loader/boot.h"
@@ -54,7 +55,7 @@ struct rv_machine *rv_machine_create(const struct rv_machine_config *cfg, char *
 
 	if (rv_boot_check_mem(cfg->mem_size, err, errlen))
 		return NULL;
-	m = calloc(1, sizeof(*m));
+	m = rv_calloc(1, sizeof(*m));
 	if (!m) {
 		snprintf(err, errlen, "out of memory");
 		return NULL;
@@ -119,7 +120,7 @@ static int tlbs_init(struct rv_machine *m, uint32_t nr)
 
 	pthread_mutex_lock(&m->tlb_lock);
 	if (!m->tlb) {
-		m->tlb = calloc(nr, sizeof(*m->tlb));
+		m->tlb = rv_calloc(nr, sizeof(*m->tlb));
 		m->nr_tlbs = nr;
 		rc = m->tlb ? 0 : -1;
 	}

@@ -140,6 +140,7 @@ void rv_machine_cpu_hooks(struct machine_vcpu *mv)
 	c->tsc_aux = mv->vcpu->index;
 	c->mem.ctx = mv;
 	c->mem.translate = rv_machine_translate;
+	c->mem.unbacked_page = mv->unbacked;
 	c->sys.tlb = rv_machine_tlb_event;
 	c->sys.ctx = mv;
 	c->sys.io = port_io;

@@ -154,6 +154,9 @@ int rv_machine_hv_wrmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t v)
 	case HV_MSR_VP_ASSIST: /* bits 11:1 are reserved */
 		if (v & 0xffeull)
 			return -1;
+		/* As in KVM, a page that is not guest memory is refused. */
+		if ((v & 1) && (v & ~4095ull) >= rv_guest_mem_size(m->mem))
+			return -1;
 		mv->hv_vp_assist = v;
 		return 0;
 	default:

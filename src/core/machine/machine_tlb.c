@@ -408,6 +408,18 @@ static _Atomic uint64_t *l2_peek_entry(void *ctx, uint64_t gpa)
 	return table_entry(mv->m->mem, l1gpa);
 }
 
+/*
+ * Guest-physical addresses outside RAM have no device behind them: reads
+ * return all ones and writes are dropped (GUEST_ABI Additions), as on a bus
+ * where nothing answers. The scratch page is refilled for every access, so
+ * nothing a guest writes there is ever read back, by it or by another.
+ */
+static uint8_t *unbacked(struct machine_vcpu *mv, uint64_t gpa)
+{
+	memset(mv->unbacked, 0xff, sizeof(mv->unbacked));
+	return mv->unbacked + (gpa & 4095);
+}
+
 static uint8_t *l2_translate(struct machine_vcpu *mv, uint64_t gva, enum rv_access kind,
 			     uint32_t *pf)
 {
@@ -435,7 +447,7 @@ static uint8_t *l2_translate(struct machine_vcpu *mv, uint64_t gva, enum rv_acce
 		return NULL;
 	}
 	if (rc)
-		return mv->unbacked + (r.gpa & 4095);
+		return unbacked(mv, r.gpa);
 	fill(mv, gva, hpa, walk_perm(&r) & (perm | RV_TLB_U), r.dirty, r.global, now(mv));
 	return host_address(mv, hpa, kind);
 }
@@ -478,7 +490,7 @@ uint8_t *rv_machine_translate(void *ctx, uint64_t gva, enum rv_access kind, uint
 	}
 	if (!tdp) {
 		if (r.gpa >= rv_guest_mem_size(mv->m->mem))
-			return mv->unbacked + (r.gpa & 4095);
+			return unbacked(mv, r.gpa);
 		return shadow_translate(mv, gva, kind, &r, seq, pf);
 	}
 	rc = tdp_translate(mv, r.gpa, &hpa, &perm);
@@ -487,7 +499,7 @@ uint8_t *rv_machine_translate(void *ctx, uint64_t gva, enum rv_access kind, uint
 		return NULL;
 	}
 	if (rc)
-		return mv->unbacked + (r.gpa & 4095);
+		return unbacked(mv, r.gpa);
 	fill(mv, gva, hpa, walk_perm(&r) & perm, r.dirty, r.global, now(mv));
 	rv_machine_note_miss(mv, r.gpa);
 	return host_address(mv, hpa, kind);

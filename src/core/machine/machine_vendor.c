@@ -6,6 +6,7 @@
 #include <numa.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "machine_impl.h"
 #include "sched/pcpu.h"
 #include "vm_impl.h"
@@ -18,10 +19,10 @@ int rv_machine_vendor_init(struct rv_machine *m, char *err, size_t errlen)
 	m->tdp = !m->cfg.shadow;
 	m->vendor = m->svm ? rv_machine_svm_ops : rv_machine_vmx_ops;
 	pthread_mutex_init(&m->mmu_lock, NULL);
-	m->freed = calloc((frames + 63) / 64, sizeof(*m->freed));
-	m->frame_gfn = calloc(frames, sizeof(*m->frame_gfn));
+	m->freed = rv_calloc((frames + 63) / 64, sizeof(*m->freed));
+	m->frame_gfn = rv_calloc(frames, sizeof(*m->frame_gfn));
 	m->table_pages =
-		calloc((rv_guest_mem_size(m->mem) >> 12) / 64 + 1, sizeof(*m->table_pages));
+		rv_calloc((rv_guest_mem_size(m->mem) >> 12) / 64 + 1, sizeof(*m->table_pages));
 	if (!m->freed || !m->frame_gfn || !m->table_pages)
 		goto oom;
 	for (uint32_t f = 0; f < frames; f++)
@@ -37,7 +38,7 @@ int rv_machine_vendor_init(struct rv_machine *m, char *err, size_t errlen)
 		goto oom;
 	}
 	if (!m->svm) {
-		m->vpids = malloc(sizeof(*m->vpids));
+		m->vpids = rv_malloc(sizeof(*m->vpids));
 		if (!m->vpids)
 			goto oom;
 		rv_vpid_allocator_init(m->vpids, m->cfg.vpids ? m->cfg.vpids : RV_VPID_COUNT);
@@ -82,7 +83,7 @@ int rv_machine_vendor_vcpu_init(struct machine_vcpu *mv)
 		if (!m->asid) {
 			uint32_t n = rv_vm_nr_pcpus(vm);
 
-			m->asid = calloc(n, sizeof(*m->asid));
+			m->asid = rv_calloc(n, sizeof(*m->asid));
 			for (uint32_t i = 0; m->asid && i < n; i++)
 				rv_asid_pcpu_init(&m->asid[i], m->cfg.asids ? m->cfg.asids : 32768);
 		}
@@ -111,9 +112,11 @@ static void *tlb_alloc(void *ctx, size_t size)
 	struct rv_pcpu *p = ctx;
 	int nodes = numa_available() >= 0 ? numa_num_configured_nodes() : 0;
 
+	if (rv_alloc_fails())
+		return NULL;
 	if (nodes <= 0)
-		return calloc(1, size);
-	return numa_alloc_onnode(size, p->node % nodes);
+		return rv_alloc_counted(calloc(1, size));
+	return rv_alloc_counted(numa_alloc_onnode(size, p->node % nodes));
 }
 
 static void tlb_free(void *ctx, void *mem, size_t size)

@@ -158,7 +158,7 @@ static void ctx_name(uint64_t ctx, char *buf, size_t len)
 }
 
 /* Count a violation; keep the first one's report. */
-static void record(struct rv_machine *m, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void record(struct rv_machine *m, const char *fmt, ...)
 {
 	va_list ap;
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mman.h>
 
+#include "alloc.h"
 #include "guest_mem.h"
 
 #define TWO_MIB (2ull << 20)
@@ -40,16 +41,18 @@ static int fail(char *err, size_t len, const char *msg)
  * host's nodes, so a declared topology on a one-node host still runs. */
 static uint8_t *alloc_on_node(uint64_t bytes, uint32_t node)
 {
+	if (rv_alloc_fails())
+		return NULL;
 	if (numa_available() >= 0) {
 		int host_nodes = numa_num_configured_nodes();
 		void *p = numa_alloc_onnode(
 			bytes, (int)(node % (uint32_t)(host_nodes > 0 ? host_nodes : 1)));
 
-		return p;
+		return rv_alloc_counted(p);
 	}
 	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	return p == MAP_FAILED ? NULL : p;
+	return rv_alloc_counted(p == MAP_FAILED ? NULL : p);
 }
 
 static void free_on_node(uint8_t *p, uint64_t bytes)
@@ -71,7 +74,7 @@ static int pool_init(struct node_pool *pool, uint32_t node, uint32_t first, uint
 	pool->base = alloc_on_node(pool->bytes, node);
 	/* Any frame of the node can end up free (a page moved away returns
 	 * its frame here whichever node its replacement came from). */
-	pool->free = calloc(pool->count, sizeof(*pool->free));
+	pool->free = rv_calloc(pool->count, sizeof(*pool->free));
 	if (!pool->base || !pool->free)
 		return -1;
 	for (uint32_t k = 0; k < spare; k++)
@@ -104,7 +107,7 @@ struct rv_guest_mem *rv_guest_mem_create(const struct rv_guest_mem_config *cfg, 
 {
 	if (check_config(cfg, err, errlen))
 		return NULL;
-	struct rv_guest_mem *m = calloc(1, sizeof(*m));
+	struct rv_guest_mem *m = rv_calloc(1, sizeof(*m));
 
 	if (!m) {
 		fail(err, errlen, "out of memory");
@@ -114,8 +117,8 @@ struct rv_guest_mem *rv_guest_mem_create(const struct rv_guest_mem_config *cfg, 
 	m->nr_pages = (uint32_t)(cfg->size >> RV_PAGE_SHIFT);
 	m->nr_nodes = cfg->nr_nodes;
 	pthread_mutex_init(&m->lock, NULL);
-	m->gpa_frame = calloc(m->nr_pages, sizeof(*m->gpa_frame));
-	m->node = calloc(m->nr_nodes, sizeof(*m->node));
+	m->gpa_frame = rv_calloc(m->nr_pages, sizeof(*m->gpa_frame));
+	m->node = rv_calloc(m->nr_nodes, sizeof(*m->node));
 	if (!m->gpa_frame || !m->node)
 		goto oom;
 	uint32_t frame = 0, page = 0;

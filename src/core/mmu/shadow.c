@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "mem/guest_mem.h"
 #include "mmu/tlb.h"
 #include "shadow.h"
@@ -35,8 +36,8 @@ struct rv_shadow_page {
 int rv_shadow_track_init(struct rv_shadow_track *t, uint64_t ram_size)
 {
 	t->nr_pages = ram_size >> 12;
-	t->table_page = calloc((t->nr_pages + 63) / 64, sizeof(*t->table_page));
-	t->gen = calloc(t->nr_pages ? t->nr_pages : 1, sizeof(*t->gen));
+	t->table_page = rv_calloc((t->nr_pages + 63) / 64, sizeof(*t->table_page));
+	t->gen = rv_calloc(t->nr_pages ? t->nr_pages : 1, sizeof(*t->gen));
 	return t->table_page && t->gen ? 0 : -1;
 }
 
@@ -95,7 +96,7 @@ static struct rv_shadow_page *page_new(struct rv_shadow *s, struct rv_shadow_pag
 {
 	struct rv_shadow_page *p;
 
-	if (s->nr_pages == s->max_pages || !(p = calloc(1, sizeof(*p))))
+	if (s->nr_pages == s->max_pages || !(p = rv_calloc(1, sizeof(*p))))
 		return NULL;
 	p->parent = parent;
 	p->parent_index = index;

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "alloc.h"
 #include "mem/guest_mem.h"
 #include "mmu/tlb.h"
 #include "mmu/walk.h"
@@ -139,7 +140,7 @@ struct rv_tdp *rv_tdp_create(enum rv_tdp_format format, struct rv_guest_mem *mem
 			     size_t errlen)
 {
 	uint64_t size = rv_guest_mem_size(mem);
-	struct rv_tdp *t = calloc(1, sizeof(*t));
+	struct rv_tdp *t = rv_calloc(1, sizeof(*t));
 
 	if (!t)
 		goto oom;
@@ -147,7 +148,7 @@ struct rv_tdp *rv_tdp_create(enum rv_tdp_format format, struct rv_guest_mem *mem
 	t->mem = mem;
 	/* Root, PDPT, a PD per GiB, a PT per 2 MiB region (all split). */
 	t->nr_tables = 2 + (unsigned)(size >> 30) + 1 + (unsigned)(size >> 21);
-	t->table = aligned_alloc(4096, (size_t)t->nr_tables * 4096);
+	t->table = rv_aligned_alloc(4096, (size_t)t->nr_tables * 4096);
 	if (!t->table)
 		goto oom;
 	for (unsigned i = 0; i < t->nr_tables; i++)

@@ -40,6 +40,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "tlb.h"
 
 /* The hot path's helpers, whatever the compiler thinks of their size. */
@@ -204,7 +205,7 @@ static bool pow2_in(unsigned v, unsigned max)
 static void *libc_alloc(void *ctx, size_t size)
 {
 	(void)ctx;
-	return malloc(size);
+	return rv_malloc(size);
 }
 
 static void libc_free(void *ctx, void *p, size_t size)

@@ -6,13 +6,14 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "alloc.h"
 #include "pcpu.h"
 
 static int rq_init(struct rv_runqueue *rq, uint32_t cap)
 {
 	pthread_mutex_init(&rq->lock, NULL);
 	rq->cap = cap;
-	rq->slot = calloc(cap, sizeof(*rq->slot));
+	rq->slot = rv_calloc(cap, sizeof(*rq->slot));
 	return rq->slot ? 0 : -1;
 }
 
@@ -37,7 +38,7 @@ static int node_of(struct rv_vm *vm, uint32_t index, int host_cpu)
 
 int rv_pcpus_create(struct rv_vm *vm)
 {
-	vm->pcpus = calloc(vm->nr_pcpus, sizeof(*vm->pcpus));
+	vm->pcpus = rv_calloc(vm->nr_pcpus, sizeof(*vm->pcpus));
 	if (!vm->pcpus)
 		return -1;
 	for (uint32_t i = 0; i < vm->nr_pcpus; i++) {
@@ -52,7 +53,7 @@ int rv_pcpus_create(struct rv_vm *vm)
 		p->host_cpu = cpu;
 		p->node = node;
 		p->vm = vm;
-		p->ws.entry = calloc(vm->max_vcpus, sizeof(*p->ws.entry));
+		p->ws.entry = rv_calloc(vm->max_vcpus, sizeof(*p->ws.entry));
 		if (!p->ws.entry || rq_init(&p->rq, vm->max_vcpus))
 			return -1;
 	}
