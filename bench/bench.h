@@ -31,6 +31,8 @@ struct bench_opts {
 int bench_sched(const struct bench_opts *o);
 /* 0 measured, 1 the CPUs computed different results, -1 could not run. */
 int bench_cpu(const struct bench_opts *o);
+/* reqvisor-bench soak ARGS: 0 clean, 1 not clean or could not run, 2 bad usage. */
+int bench_soak(int argc, char **argv);
 
 /*
  * The TSC, bracketed with lfence so that the read neither runs ahead of the

@@ -8,6 +8,7 @@
 #include "bench.h"
 #include "bench_guest.h"
 #include "vm_impl.h"
+#include "watchdog.h"
 
 double bench_mono_s(void)
 {
@@ -21,6 +22,14 @@ int bench_run_guest(const char *what, struct rv_machine_config mc, struct rv_vm_
 		    void (*with)(struct rv_vm *vm, void *ctx), void *ctx,
 		    struct bench_guest_result *out)
 {
+	return bench_run_guest_watched(what, mc, vc, with, ctx, 0, out);
+}
+
+int bench_run_guest_watched(const char *what, struct rv_machine_config mc, struct rv_vm_config vc,
+			    void (*with)(struct rv_vm *vm, void *ctx), void *ctx, unsigned watchdog,
+			    struct bench_guest_result *out)
+{
+	struct watchdog dog;
 	size_t len = 0;
 	FILE *console = open_memstream(&out->console, &len);
 	char err[256];
@@ -54,7 +63,9 @@ int bench_run_guest(const char *what, struct rv_machine_config mc, struct rv_vm_
 		return -1;
 	}
 	t0 = bench_mono_s();
+	watchdog_start(&dog, vm, watchdog);
 	rc = rv_vm_run(vm);
+	watchdog_stop(&dog);
 	out->seconds = bench_mono_s() - t0;
 	out->det_steps = vc.executor == RV_EXEC_DETERMINISTIC ? vm->det_step : 0;
 	rv_machine_flush_console(vm);

@@ -27,6 +27,13 @@ int bench_run_guest(const char *what, struct rv_machine_config mc, struct rv_vm_
 		    void (*with)(struct rv_vm *vm, void *ctx), void *ctx,
 		    struct bench_guest_result *out);
 
+/* The same, with the watchdog of `reqvisor run --watchdog` (src/cli/watchdog.h):
+ * a run past @watchdog seconds (0: none) prints every vCPU's state and ends
+ * the process with status 1. */
+int bench_run_guest_watched(const char *what, struct rv_machine_config mc, struct rv_vm_config vc,
+			    void (*with)(struct rv_vm *vm, void *ctx), void *ctx, unsigned watchdog,
+			    struct bench_guest_result *out);
+
 /* The options every guest benchmark takes. */
 struct bench_guest_opts {
 	const char *cmd; /* "vendors", "hyperv": for messages */

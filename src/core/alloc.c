@@ -4,6 +4,7 @@
  * node's vCPUs and pCPUs never share allocator metadata with another node's.
  * Sanitizer builds use the libc allocator, which the sanitizers can see.
  */
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,18 @@ void rv_node_free(void *p)
 	free(p);
 }
 #endif
+
+void rv_host_memory_trim(void)
+{
+#ifdef RV_HAVE_JEMALLOC
+	char name[64];
+
+	snprintf(name, sizeof(name), "arena.%u.purge", (unsigned)MALLCTL_ARENAS_ALL);
+	mallctl(name, NULL, NULL, NULL, 0);
+#else
+	malloc_trim(0);
+#endif
+}
 
 /* ---- alloc.fail ---- */
 

@@ -30,4 +30,8 @@ void *rv_realloc(void *p, size_t size);
 void *rv_aligned_alloc(size_t align, size_t size);
 char *rv_strdup(const char *s);
 
+/* Give the allocator's freed but still resident pages back to the host
+ * (jemalloc's purge, or malloc_trim), so that RSS shows what is in use. */
+void rv_host_memory_trim(void);
+
 #endif

@@ -425,7 +425,10 @@ void rv_shadow_invlpg(struct rv_shadow *s, const struct rv_shadow_env *env, uint
 	pthread_mutex_unlock(&s->lock);
 }
 
-unsigned rv_shadow_zap_frame(struct rv_shadow *s, uint32_t frame)
+/* Clear the leaf SPTEs for which @match(@ctx, frame) holds, in one pass over
+ * the shadow pages. */
+static unsigned zap_matching(struct rv_shadow *s, bool (*match)(const void *ctx, uint32_t frame),
+			     const void *ctx)
 {
 	unsigned n = 0;
 
@@ -436,7 +439,7 @@ unsigned rv_shadow_zap_frame(struct rv_shadow *s, uint32_t frame)
 		for (unsigned i = 0; i < ENTRIES; i++) {
 			uint64_t e = atomic_load_explicit(&p->spte[i], memory_order_relaxed);
 
-			if ((e & SPTE_P) && (uint32_t)(e >> 12) == frame) {
+			if ((e & SPTE_P) && match(ctx, (uint32_t)(e >> 12))) {
 				atomic_store_explicit(&p->spte[i], 0, memory_order_release);
 				n++;
 			}
@@ -445,4 +448,35 @@ unsigned rv_shadow_zap_frame(struct rv_shadow *s, uint32_t frame)
 	s->stats.host_zaps += n;
 	pthread_mutex_unlock(&s->lock);
 	return n;
+}
+
+static bool is_frame(const void *ctx, uint32_t frame)
+{
+	return frame == *(const uint32_t *)ctx;
+}
+
+unsigned rv_shadow_zap_frame(struct rv_shadow *s, uint32_t frame)
+{
+	return zap_matching(s, is_frame, &frame);
+}
+
+struct gfn_range {
+	const _Atomic uint32_t *frame_gfn;
+	uint64_t lo, hi;
+};
+
+static bool in_gfn_range(const void *ctx, uint32_t frame)
+{
+	const struct gfn_range *r = ctx;
+	uint32_t gfn = atomic_load_explicit(&r->frame_gfn[frame], memory_order_relaxed);
+
+	return gfn >= r->lo && gfn < r->hi;
+}
+
+unsigned rv_shadow_zap_gfns(struct rv_shadow *s, const _Atomic uint32_t *frame_gfn, uint64_t gfn,
+			    uint64_t count)
+{
+	struct gfn_range r = { frame_gfn, gfn, gfn + count };
+
+	return zap_matching(s, in_gfn_range, &r);
 }

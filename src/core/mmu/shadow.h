@@ -123,5 +123,12 @@ void rv_shadow_invlpg(struct rv_shadow *s, const struct rv_shadow_env *env, uint
 
 /* Host side: clear every leaf SPTE that maps host @frame. Returns how many. */
 unsigned rv_shadow_zap_frame(struct rv_shadow *s, uint32_t frame);
+/*
+ * Host side: clear every leaf SPTE whose host frame @frame_gfn (host frame
+ * -> guest page) maps into guest pages [@gfn, @gfn + @count), in one pass
+ * over the shadow pages whatever @count is. Returns how many.
+ */
+unsigned rv_shadow_zap_gfns(struct rv_shadow *s, const _Atomic uint32_t *frame_gfn, uint64_t gfn,
+			    uint64_t count);
 
 #endif
