@@ -199,10 +199,30 @@ START_TEST(a_host_zap_clears_every_leaf_of_the_frame)
 {
 	fault(PML4, GVA);
 	fault(PML4, GVA + 0x1000);
-	ck_assert_uint_eq(rv_shadow_zap_frame(&sh, 0x10), 1);
+	ck_assert_uint_eq(rv_shadow_zap_frame(&sh, 0x10, 0x10), 1);
 	ck_assert_int_eq(shadow_frame(GVA), -1);
 	ck_assert_int_eq(shadow_frame(GVA + 0x1000), 0x11);
-	ck_assert_uint_eq(rv_shadow_zap_frame(&sh, 0x10), 0);
+	ck_assert_uint_eq(rv_shadow_zap_frame(&sh, 0x10, 0x10), 0);
+}
+END_TEST
+
+/* The filter of mapped guest pages: a zap of pages no SPTE maps does not
+ * scan, so it finds nothing even for a frame an SPTE holds; a range zap
+ * finds every leaf in the range. */
+START_TEST(a_host_zap_skips_pages_the_vcpu_never_mapped)
+{
+	static _Atomic uint32_t frame_gfn[0x40];
+
+	for (uint32_t f = 0; f < 0x40; f++)
+		atomic_init(&frame_gfn[f], f);
+	fault(PML4, GVA);
+	fault(PML4, GVA + 0x1000);
+	ck_assert_uint_eq(rv_shadow_zap_frame(&sh, 0x10, 0x3f), 0);
+	ck_assert_int_eq(shadow_frame(GVA), 0x10);
+	ck_assert_uint_eq(rv_shadow_zap_gfns(&sh, frame_gfn, 0x20, 0x20), 0);
+	ck_assert_uint_eq(rv_shadow_zap_gfns(&sh, frame_gfn, 0, 0x20), 2);
+	ck_assert_int_eq(shadow_frame(GVA), -1);
+	ck_assert_int_eq(shadow_frame(GVA + 0x1000), -1);
 }
 END_TEST
 
@@ -258,6 +278,7 @@ static Suite *suite(void)
 	tcase_add_test(tc, the_root_cache_keeps_the_current_and_three_previous_roots);
 	tcase_add_test(tc, a_sync_reaches_every_cached_root);
 	tcase_add_test(tc, a_host_zap_clears_every_leaf_of_the_frame);
+	tcase_add_test(tc, a_host_zap_skips_pages_the_vcpu_never_mapped);
 	tcase_add_test(tc, a_fault_after_a_host_unmap_installs_nothing);
 	tcase_add_test(tc, the_page_budget_bounds_the_tree);
 	suite_add_tcase(s, tc);

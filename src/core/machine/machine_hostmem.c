@@ -81,14 +81,14 @@ void rv_machine_note_miss(struct machine_vcpu *mv, uint64_t gpa)
 	mv->move_node = want;
 }
 
-static void zap_shadow_frame(struct rv_vm *vm, uint32_t frame)
+static void zap_shadow_frame(struct rv_vm *vm, uint32_t frame, uint64_t gfn)
 {
 	for (uint32_t i = 0; i < rv_vm_nr_vcpus(vm); i++) {
 		struct rv_vcpu *v = rv_vm_vcpu(vm, i);
 		struct machine_vcpu *o = v ? v->backend_data : NULL;
 
 		if (o)
-			rv_shadow_zap_frame(&o->shadow, frame);
+			rv_shadow_zap_frame(&o->shadow, frame, gfn);
 	}
 }
 
@@ -207,7 +207,7 @@ void rv_machine_start_move(struct machine_vcpu *mv)
 		if (m->tdp)
 			rv_tdp_unmap(m->tdp_tables, gpa);
 		else
-			zap_shadow_frame(v->vm, old);
+			zap_shadow_frame(v->vm, old, gpa >> 12);
 	}
 	pthread_mutex_unlock(&m->mmu_lock);
 	if (old == RV_NO_FRAME) {

@@ -69,6 +69,29 @@ void rv_shadow_init(struct rv_shadow *s, struct rv_shadow_track *track, unsigned
 	s->max_pages = max_pages ? max_pages : 4096;
 }
 
+static uint64_t bloom_bit(uint64_t gfn)
+{
+	return (gfn * 0x9e3779b97f4a7c15ull) >> (64 - 12);
+}
+
+static void bloom_add(struct rv_shadow *s, uint64_t gfn)
+{
+	uint64_t b = bloom_bit(gfn);
+
+	s->gfn_bloom[b / 64] |= 1ull << (b % 64);
+}
+
+static bool bloom_may_map(const struct rv_shadow *s, uint64_t gfn, uint64_t count)
+{
+	for (uint64_t g = gfn; g < gfn + count; g++) {
+		uint64_t b = bloom_bit(g);
+
+		if (s->gfn_bloom[b / 64] & (1ull << (b % 64)))
+			return true;
+	}
+	return false;
+}
+
 static unsigned index_at(uint64_t va, unsigned level)
 {
 	return (unsigned)(va >> (12 + 9 * (level - 1))) & (ENTRIES - 1);
@@ -299,6 +322,7 @@ bool rv_shadow_fault(struct rv_shadow *s, const struct rv_shadow_env *env, uint6
 		unsigned i = index_at(gva, 1);
 
 		p->time[i] = out->time;
+		bloom_add(s, (w->page_gpa + (gva & (w->page_size - 1))) >> 12);
 		atomic_store_explicit(&p->spte[i], encode(frame, perm, w->dirty, w->global),
 				      memory_order_release);
 	}
@@ -321,9 +345,11 @@ static void sync_leaf(struct rv_shadow *s, const struct rv_shadow_env *env,
 	if ((g & RV_PTE_P) && !(g & 0x000f000000000000ull)) {
 		uint32_t frame = env->frame(env->phys, g & ADDR_MASK);
 
-		if (frame != RV_NO_FRAME)
+		if (frame != RV_NO_FRAME) {
+			bloom_add(s, (g & ADDR_MASK) >> 12);
 			spte = encode(frame, p->up_perm & rights(g, env->nxe), g & RV_PTE_D,
 				      g & RV_PTE_G);
+		}
 	}
 	/* Current as of now, changed or not: for the oracle, a translation
 	 * re-derived after an invalidation is a new one. */
@@ -426,13 +452,19 @@ void rv_shadow_invlpg(struct rv_shadow *s, const struct rv_shadow_env *env, uint
 }
 
 /* Clear the leaf SPTEs for which @match(@ctx, frame) holds, in one pass over
- * the shadow pages. */
+ * the shadow pages, unless no SPTE can map guest pages [@gfn, @gfn + @count).
+ * The filter is read under the lock: an SPTE installed before the zap took
+ * it is in the filter, and one after saw the host's sequence move. */
 static unsigned zap_matching(struct rv_shadow *s, bool (*match)(const void *ctx, uint32_t frame),
-			     const void *ctx)
+			     const void *ctx, uint64_t gfn, uint64_t count)
 {
 	unsigned n = 0;
 
 	pthread_mutex_lock(&s->lock);
+	if (!bloom_may_map(s, gfn, count)) {
+		pthread_mutex_unlock(&s->lock);
+		return 0;
+	}
 	for (struct rv_shadow_page *p = s->all; p; p = p->next) {
 		if (p->level != 1 || p->dead)
 			continue;
@@ -455,9 +487,9 @@ static bool is_frame(const void *ctx, uint32_t frame)
 	return frame == *(const uint32_t *)ctx;
 }
 
-unsigned rv_shadow_zap_frame(struct rv_shadow *s, uint32_t frame)
+unsigned rv_shadow_zap_frame(struct rv_shadow *s, uint32_t frame, uint64_t gfn)
 {
-	return zap_matching(s, is_frame, &frame);
+	return zap_matching(s, is_frame, &frame, gfn, 1);
 }
 
 struct gfn_range {
@@ -478,5 +510,5 @@ unsigned rv_shadow_zap_gfns(struct rv_shadow *s, const _Atomic uint32_t *frame_g
 {
 	struct gfn_range r = { frame_gfn, gfn, gfn + count };
 
-	return zap_matching(s, in_gfn_range, &r);
+	return zap_matching(s, in_gfn_range, &r, gfn, count);
 }

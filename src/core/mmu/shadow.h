@@ -75,7 +75,8 @@ struct rv_shadow_env {
 	uint64_t seq_seen;
 };
 
-#define RV_SHADOW_ROOTS 4 /* the current root and three previous ones, as KVM */
+#define RV_SHADOW_ROOTS	     4
+#define RV_SHADOW_BLOOM_BITS 4096 /* the current root and three previous ones, as KVM */
 
 struct rv_shadow_page;
 
@@ -91,6 +92,10 @@ struct rv_shadow {
 	uint64_t root_gpa[RV_SHADOW_ROOTS];
 	struct rv_shadow_page *all; /* every live page, for syncs and host zaps */
 	unsigned nr_pages, max_pages, nr_dead;
+	/* Guest pages a leaf SPTE may map, as a Bloom filter (bits are never
+	 * cleared): a host zap skips a vCPU none of whose SPTEs can map the
+	 * page, instead of scanning its shadow pages. Under @lock. */
+	uint64_t gfn_bloom[RV_SHADOW_BLOOM_BITS / 64];
 	bool skip_sync; /* the breaking fault point shadow.skip_sync */
 	struct rv_shadow_stats stats;
 };
@@ -121,8 +126,9 @@ void rv_shadow_sync(struct rv_shadow *s, const struct rv_shadow_env *env);
 /* Intercepted INVLPG: re-derive the path of @gva in every cached root. */
 void rv_shadow_invlpg(struct rv_shadow *s, const struct rv_shadow_env *env, uint64_t gva);
 
-/* Host side: clear every leaf SPTE that maps host @frame. Returns how many. */
-unsigned rv_shadow_zap_frame(struct rv_shadow *s, uint32_t frame);
+/* Host side: clear every leaf SPTE that maps host @frame, the frame of guest
+ * page @gfn. Returns how many. */
+unsigned rv_shadow_zap_frame(struct rv_shadow *s, uint32_t frame, uint64_t gfn);
 /*
  * Host side: clear every leaf SPTE whose host frame @frame_gfn (host frame
  * -> guest page) maps into guest pages [@gfn, @gfn + @count), in one pass

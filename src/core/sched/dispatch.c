@@ -116,7 +116,18 @@ static void step_host(struct rv_pcpu *p, struct rv_vcpu *v)
 	}
 	if (v->phase != RV_PHASE_HOST)
 		return;
+	if (rv_vm_is_deterministic(vm)) {
+		v->phase = RV_PHASE_ENTRY;
+		return;
+	}
 	vm->vendor.prepare_entry(v);
+	try_enter(p, v);
+}
+
+static void step_entry(struct rv_pcpu *p, struct rv_vcpu *v)
+{
+	v->phase = RV_PHASE_HOST;
+	p->vm->vendor.prepare_entry(v);
 	try_enter(p, v);
 }
 
@@ -271,6 +282,9 @@ bool rv_pcpu_step(struct rv_pcpu *p)
 		break;
 	case RV_PHASE_WALK:
 		step_walk(p, v);
+		break;
+	case RV_PHASE_ENTRY:
+		step_entry(p, v);
 		break;
 	default:
 		step_host(p, v);

@@ -42,6 +42,10 @@ enum rv_vcpu_phase {
 	RV_PHASE_GUEST, /* in guest mode */
 	RV_PHASE_WAIT,	/* outside guest mode, waiting for a broadcast's targets */
 	RV_PHASE_WALK,	/* READING_SHADOW_PAGE_TABLES */
+	/* Deterministic executor: requests serviced, the entry is the next
+	 * step, so other pCPUs' steps can fall between the two as they can on
+	 * hardware (the window the entry's re-check closes). */
+	RV_PHASE_ENTRY,
 };
 
 int rv_pcpus_create(struct rv_vm *vm);

@@ -47,9 +47,9 @@ static const char *mode_name(int m)
 
 static const char *phase_name(int p)
 {
-	static const char *const names[] = { "host", "guest", "waiting", "walking" };
+	static const char *const names[] = { "host", "guest", "waiting", "walking", "entering" };
 
-	return p >= 0 && p < 4 ? names[p] : "?";
+	return p >= 0 && p < 5 ? names[p] : "?";
 }
 
 void rv_vcpu_describe(struct rv_vcpu *v, char *buf, size_t len)
