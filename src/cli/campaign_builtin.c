@@ -32,6 +32,22 @@ static const struct {
 	{ "shootdown", "--vendor vmx --vcpus 8 --topology 2x1",
 	  "flush.remote_no_wait=1,hostmem.migrate=0.01" },
 	{ "hv_tlbflush", "--hyperv --vcpus 4", "hv.skip_fifo_drain=1" },
+	{ "hv_tlbflush", "--hyperv --vendor svm --vcpus 4", "hv.flush_no_wait=1" },
+	/* The guest's own invalidations, in hardware (TDP) and as the shadow
+	 * paging requests they become. */
+	{ "pcid", "--vendor vmx --tdp on --vcpus 2", "tlb.skip_invpcid=1" },
+	{ "pcid", "--vendor svm --tdp off --vcpus 2", "tlb.skip_invpcid=1" },
+	{ "pcid", "--vendor svm --tdp on --vcpus 2", "tlb.skip_cr3_flush=1" },
+	{ "pcid", "--vendor vmx --tdp off --vcpus 2", "tlb.skip_cr3_flush=1" },
+	{ "pcid", "--vendor vmx --tdp on --vcpus 2", "tlb.skip_cr4_flush=1" },
+	{ "pcid", "--vendor svm --tdp off --vcpus 2", "tlb.skip_cr4_flush=1" },
+	/* C3: spurious TLB_FLUSHes meet the TLB_FLUSH_GUESTs INVPCID posts
+	 * under shadow paging; swallowing one skips the guest flush's sync. */
+	{ "pcid", "--vendor svm --tdp off --vcpus 2",
+	  "flush.all_covers_guest=1,request.spurious=0.5" },
+	/* C7's limit: the case the benign campaign found. */
+	{ "hv_shootdown", "--hyperv --vendor svm --tdp off --vcpus 4 --topology 2x1",
+	  "svm.purge_on_shadow=1,hostmem.migrate=0.05" },
 	{ "nvmx", "--nested --vcpus 2", "nvmx.skip_flush_no_vpid=1" },
 	{ "nvmx", "--nested --vcpus 2", "nvmx.skip_flush_new_vpid12=1" },
 	{ "nvmx", "--nested --tdp off --vpids 3 --vcpus 2", "nvmx.skip_flush_no_tag=1" },

@@ -67,6 +67,9 @@ void rv_hv_purge(struct rv_vcpu *vcpu)
 static bool handle_tlb_flush(struct rv_vcpu *vcpu)
 {
 	cover(vcpu, RV_REQ_BIT_TLB_FLUSH_CURRENT);
+	if (RV_FAULT_HIT(&vcpu->vm->faults, FLUSH_ALL_COVERS_GUEST) &&
+	    rv_test_request(vcpu, RV_REQ_BIT_TLB_FLUSH_GUEST))
+		cover(vcpu, RV_REQ_BIT_TLB_FLUSH_GUEST);
 	vcpu->vm->vendor.flush_tlb_all(vcpu);
 	return true;
 }

@@ -34,6 +34,10 @@ unsigned rv_hv_flush_post(struct rv_vcpu *self, const struct rv_hv_flush *f)
 		rv_mask_clear(&others, self->index);
 		rv_make_request(self, RV_REQ_HV_TLB_FLUSH);
 	}
-	rv_vcpu_make_vcpus_request_mask(self, RV_REQ_HV_TLB_FLUSH, &others);
+	rv_vcpu_make_vcpus_request_mask(self,
+					RV_FAULT_HIT(&vm->faults, HV_FLUSH_NO_WAIT)
+						? RV_REQ_HV_TLB_FLUSH & ~RV_REQ_WAIT
+						: RV_REQ_HV_TLB_FLUSH,
+					&others);
 	return overflows;
 }

@@ -79,7 +79,7 @@ static void flush_asid(struct machine_vcpu *mv)
  */
 static void purge_if_superset(struct rv_vcpu *v)
 {
-	if (mv_of(v)->m->tdp)
+	if (mv_of(v)->m->tdp || RV_FAULT_HIT(&v->vm->faults, SVM_PURGE_ON_SHADOW))
 		rv_hv_purge(v);
 }
 

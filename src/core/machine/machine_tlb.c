@@ -590,6 +590,8 @@ static bool cr4_changed(struct machine_vcpu *mv, uint64_t old, uint64_t now_cr4)
 		rv_oracle_log(mv, RV_INVAL_ALL, 0, 0);
 	else if (current)
 		rv_oracle_log(mv, RV_INVAL_ALL_PCID, 0, pcid);
+	if ((all || current) && RV_FAULT_HIT(&mv->vcpu->vm->faults, TLB_SKIP_CR4_FLUSH))
+		return false;
 	if (!intercepted) {
 		if (all)
 			rv_tlb_flush_tag(mv->tlb, mv->tag, RV_TLB_ANY_PCID);
@@ -641,6 +643,8 @@ bool rv_machine_tlb_event(void *ctx, struct rv_cpu *c, enum rv_tlb_event ev, uin
 	case RV_TLB_MOV_CR3: /* the new PCID's non-global entries, unless bit 63 */
 		if (!addr)
 			rv_oracle_log(mv, RV_INVAL_PCID, 0, p);
+		if (!addr && RV_FAULT_HIT(&mv->vcpu->vm->faults, TLB_SKIP_CR3_FLUSH))
+			addr = 1; /* as if bit 63 had been set */
 		if (!tdp)
 			return shadow_mov_cr3(mv, addr);
 		if (!addr)
@@ -648,6 +652,8 @@ bool rv_machine_tlb_event(void *ctx, struct rv_cpu *c, enum rv_tlb_event ev, uin
 		return false;
 	case RV_TLB_INVPCID:
 		rv_oracle_log(mv, invpcid_inval[pcid >> 62], addr, p);
+		if (RV_FAULT_HIT(&mv->vcpu->vm->faults, TLB_SKIP_INVPCID))
+			return false;
 		if (!tdp) {
 			shadow_invpcid(mv, (unsigned)(pcid >> 62), p, addr);
 			return true;
