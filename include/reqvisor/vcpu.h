@@ -72,6 +72,10 @@ struct rv_vcpu {
 	/* Run once the vCPU's WAIT broadcast is done (a host-side change
 	 * finishing after its remote flush), then cleared. */
 	void (*after_wait)(struct rv_vcpu *vcpu);
+	/* A breaking fault point's second half, held for the vCPU's next step
+	 * (rv_vcpu_defer), then cleared. */
+	void (*late)(struct rv_vcpu *vcpu, void *arg);
+	void *late_arg;
 	int was_blocked;
 	uint32_t slice_left;
 	uint32_t walk_left;

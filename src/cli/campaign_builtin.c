@@ -48,6 +48,15 @@ static const struct {
 	/* C7's limit: the case the benign campaign found. */
 	{ "hv_shootdown", "--hyperv --vendor svm --tdp off --vcpus 4 --topology 2x1",
 	  "svm.purge_on_shadow=1,hostmem.migrate=0.05" },
+	/* The two orders that close windows against a concurrent caller
+	 * (requests.md C5, hyperv.md): the second half of each is held for
+	 * the vCPU's next step, so other pCPUs' steps land in between. The
+	 * purge's window matters with shadow paging only, where the flush is
+	 * a sync that a PTE write right after it leaves stale; spurious
+	 * TLB_FLUSH_GUESTs make many such flushes. */
+	{ "hv_tlbflush", "--hyperv --tdp off --vcpus 8 --pcpus 8",
+	  "hv.purge_after_flush=1,request.spurious=1" },
+	{ "hv_tlbflush", "--hyperv --vcpus 4", "hv.post_before_push=1" },
 	{ "nvmx", "--nested --vcpus 2", "nvmx.skip_flush_no_vpid=1" },
 	{ "nvmx", "--nested --vcpus 2", "nvmx.skip_flush_new_vpid12=1" },
 	{ "nvmx", "--nested --tdp off --vpids 3 --vcpus 2", "nvmx.skip_flush_no_tag=1" },

@@ -80,8 +80,19 @@ static bool handle_tlb_flush_current(struct rv_vcpu *vcpu)
 	return true;
 }
 
+static void purge_late(struct rv_vcpu *vcpu, void *arg)
+{
+	(void)arg;
+	rv_hv_purge(vcpu);
+}
+
 static bool handle_tlb_flush_guest(struct rv_vcpu *vcpu)
 {
+	if (RV_FAULT_HIT(&vcpu->vm->faults, HV_PURGE_AFTER_FLUSH)) {
+		vcpu->vm->vendor.flush_tlb_guest(vcpu);
+		rv_vcpu_defer(vcpu, purge_late, NULL);
+		return true;
+	}
 	rv_hv_purge(vcpu);
 	vcpu->vm->vendor.flush_tlb_guest(vcpu);
 	return true;

@@ -93,6 +93,7 @@ static void vcpu_retire_stats(struct rv_vm *vm, struct rv_vcpu *v)
 
 static void vcpu_free(struct rv_vm *vm, struct rv_vcpu *v)
 {
+	rv_vcpu_run_late(v);
 	if (vm->cfg.backend->vcpu_free)
 		vm->cfg.backend->vcpu_free(v);
 	vm->vendor.vcpu_free(v);
@@ -213,6 +214,13 @@ void rv_vm_destroy(struct rv_vm *vm)
 {
 	if (!vm)
 		return;
+	/* What a fault point held may touch other vCPUs: before any is freed. */
+	for (uint32_t i = 0; vm->slots && i < vm->max_vcpus; i++) {
+		struct rv_vcpu *v = rv_vm_slot(vm, i);
+
+		if (v)
+			rv_vcpu_run_late(v);
+	}
 	for (uint32_t i = 0; vm->slots && i < vm->max_vcpus; i++) {
 		struct rv_vcpu *v = rv_vm_slot(vm, i);
 

@@ -63,6 +63,17 @@ static inline bool rv_vm_is_deterministic(const struct rv_vm *vm)
 	return vm->cfg.executor == RV_EXEC_DETERMINISTIC;
 }
 
+/*
+ * Run @fn(@vcpu, @arg) at @vcpu's next step in the deterministic executor,
+ * at once with threads. A breaking fault point that reorders a rule's two
+ * halves defers the second, so that other pCPUs' steps can fall between
+ * them as they can on hardware; only one can be held per vCPU (a second is
+ * run at once).
+ */
+void rv_vcpu_defer(struct rv_vcpu *vcpu, void (*fn)(struct rv_vcpu *, void *), void *arg);
+/* Run what rv_vcpu_defer held, if anything (the next step, or teardown). */
+void rv_vcpu_run_late(struct rv_vcpu *vcpu);
+
 /* Scheduling-event trace (deterministic executor only): one hash. */
 enum rv_trace_kind {
 	RV_TRACE_LOAD = 1,

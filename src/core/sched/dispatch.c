@@ -267,12 +267,34 @@ static void step_walk(struct rv_pcpu *p, struct rv_vcpu *v)
 	leave_guest_mode(v);
 }
 
+void rv_vcpu_run_late(struct rv_vcpu *v)
+{
+	void (*fn)(struct rv_vcpu *, void *) = v->late;
+
+	if (!fn)
+		return;
+	v->late = NULL;
+	fn(v, v->late_arg);
+}
+
+void rv_vcpu_defer(struct rv_vcpu *v, void (*fn)(struct rv_vcpu *, void *), void *arg)
+{
+	if (!rv_vm_is_deterministic(v->vm) || v->late) {
+		fn(v, arg);
+		return;
+	}
+	v->late_arg = arg;
+	v->late = fn;
+}
+
 bool rv_pcpu_step(struct rv_pcpu *p)
 {
 	struct rv_vcpu *v = p->cur;
 
 	if (!v && !(v = pick(p)))
 		return false;
+	if (__builtin_expect(v->late != NULL, 0))
+		rv_vcpu_run_late(v);
 	switch (v->phase) {
 	case RV_PHASE_GUEST:
 		step_guest(p, v);
