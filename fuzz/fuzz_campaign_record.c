@@ -27,6 +27,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		campaign_json_write(f, &r[0], r[0].replay);
 		fclose(f);
 		if (campaign_json_read(again, &r[1]) || r[1].index != r[0].index ||
+		    r[1].total != r[0].total || r[1].shard != r[0].shard ||
+		    r[1].nshards != r[0].nshards || r[1].violations != r[0].violations ||
 		    r[1].seed != r[0].seed || r[1].status != r[0].status ||
 		    strcmp(r[1].guest, r[0].guest) || strcmp(r[1].args, r[0].args) ||
 		    strcmp(r[1].fault, r[0].fault) || strcmp(r[1].report, r[0].report))

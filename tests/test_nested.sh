@@ -72,6 +72,9 @@ for tdp in on off; do
 	done
 	run 0 "$nsvm" --tdp "$tdp" --vcpus 4 --nsvm-flush conditional \
 		--fault vcpu.preempt=0.02,vcpu.migrate=0.01,asid.exhaust=0.01
+	# Host page moves while L2 runs: TLB_FLUSH must reach L1's ASID too.
+	run 0 "$nsvm" --tdp "$tdp" --vcpus 4 --nsvm-flush conditional --topology 2x1 \
+		--fault hostmem.migrate=0.05
 	[ -n "${RV_NESTED_QUICK:-}" ] && continue
 	run 3 "$nsvm" --tdp "$tdp" --vcpus 2 --executor deterministic --fault nsvm.skip_flush=1
 	for f in nsvm.cond_skip_new_asid nsvm.cond_ignore_tlb_control nsvm.skip_invlpga; do
@@ -79,6 +82,10 @@ for tdp in on off; do
 			--nsvm-flush conditional --fault "$f=1"
 	done
 done
+# With NPT the entries L1's ASID kept map the freed frame (a host violation).
+[ -z "${RV_NESTED_QUICK:-}" ] &&
+	run 3 "$nsvm" --tdp on --vcpus 2 --executor deterministic --nsvm-flush conditional \
+		--topology 2x1 --fault nsvm.cond_keep_other_asid=1,hostmem.migrate=0.05
 
 # Hyper-V direct flush for L2: hv-tlbflush as L2 (SVM: VMCB enlightenments;
 # VMX: an enlightened VMCS), its flush hypercalls handled by L0 with the L2

@@ -104,36 +104,71 @@ const char *campaign_outcome_name(enum campaign_outcome o)
 	return names[o];
 }
 
+int campaign_shell_arg(char *out, size_t len, const char *arg)
+{
+	static const char plain[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+				    "0123456789_@%+=:,./-";
+	size_t used = strlen(out), need = used ? 1 : 0, i = used;
+	bool quote = !*arg || arg[strspn(arg, plain)];
+
+	for (const char *p = arg; *p; p++)
+		need += *p == '\'' ? 4 : 1;
+	if (quote)
+		need += 2;
+	if (used + need >= len)
+		return -1;
+	if (used)
+		out[i++] = ' ';
+	if (quote)
+		out[i++] = '\'';
+	for (const char *p = arg; *p; p++) {
+		if (*p == '\'') { /* end the quotes, a quoted ', quote again */
+			memcpy(out + i, "'\\''", 4);
+			i += 4;
+		} else {
+			out[i++] = *p;
+		}
+	}
+	if (quote)
+		out[i++] = '\'';
+	out[i] = 0;
+	return 0;
+}
+
 void campaign_replay(const char *self, const char *guest_dir, const struct campaign_run *r,
 		     char *out, size_t len)
 {
-	char path[CAMPAIGN_PATH], args[CAMPAIGN_ARGS] = "";
-	const char *p = r->args;
+	char path[CAMPAIGN_PATH], args[CAMPAIGN_ARGS], seed[24], *save = NULL;
+	int rc = 0;
 
 	campaign_guest_path(guest_dir, r->guest, path, sizeof(path));
-	/* The configuration, its executor made the deterministic one. */
-	while (*p) {
-		const char *sp = strchr(p, ' ');
-		size_t n = sp ? (size_t)(sp - p) : strlen(p);
-		size_t used = strlen(args);
-
-		if (n == 10 && !strncmp(p, "--executor", 10)) {
-			p += n;
-			while (*p == ' ')
-				p++;
-			sp = strchr(p, ' ');
-			p = sp ? sp + 1 : p + strlen(p);
+	snprintf(args, sizeof(args), "%s", r->args);
+	snprintf(seed, sizeof(seed), "%" PRIu64, r->seed);
+	out[0] = 0;
+	rc |= campaign_shell_arg(out, len, self);
+	rc |= campaign_shell_arg(out, len, "run");
+	rc |= campaign_shell_arg(out, len, path);
+	rc |= campaign_shell_arg(out, len, "--oracle");
+	rc |= campaign_shell_arg(out, len, "full");
+	/* The configuration (split at spaces, as the run's were), its
+	 * executor made the deterministic one. */
+	for (char *t = strtok_r(args, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+		if (!strcmp(t, "--executor")) {
+			strtok_r(NULL, " ", &save);
 			continue;
 		}
-		snprintf(args + used, sizeof(args) - used, "%s%.*s", used ? " " : "", (int)n, p);
-		p += n;
-		while (*p == ' ')
-			p++;
+		rc |= campaign_shell_arg(out, len, t);
 	}
-	snprintf(out, len,
-		 "%s run %s --oracle full %s --executor deterministic --seed %" PRIu64 "%s%s", self,
-		 path, args, r->seed, strcmp(r->fault, "none") ? " --fault " : "",
-		 strcmp(r->fault, "none") ? r->fault : "");
+	rc |= campaign_shell_arg(out, len, "--executor");
+	rc |= campaign_shell_arg(out, len, "deterministic");
+	rc |= campaign_shell_arg(out, len, "--seed");
+	rc |= campaign_shell_arg(out, len, seed);
+	if (strcmp(r->fault, "none")) {
+		rc |= campaign_shell_arg(out, len, "--fault");
+		rc |= campaign_shell_arg(out, len, r->fault);
+	}
+	if (rc) /* a comment, not a command that is not this run's */
+		snprintf(out, len, "# the replay command is longer than %zu bytes", len - 1);
 }
 
 /* ---- verdicts ---- */
@@ -210,7 +245,8 @@ int campaign_summary(FILE *out, const struct campaign_runs *rs, const char *self
 				continue;
 			p->seen = true;
 			p->runs++;
-			if (campaign_outcome(r) == OUTCOME_VIOLATION &&
+			/* Caught: a violation, or one found before the run hung. */
+			if ((campaign_outcome(r) == OUTCOME_VIOLATION || r->violations) &&
 			    (!p->violations++ || r->index < p->first_caught))
 				p->first_caught = r->index;
 			if (!ok)
@@ -333,8 +369,8 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->builtin = optarg;
 			break;
 		case 'r':
-			if (parse_uint(optarg, 1000000, &v) || !v)
-				return bad("--runs %s: want 1 to 1000000", optarg);
+			if (parse_uint(optarg, CAMPAIGN_MAX_RUNS, &v) || !v)
+				return bad("--runs %s: want 1 to %d", optarg, CAMPAIGN_MAX_RUNS);
 			o->runs = (uint32_t)v;
 			break;
 		case 'g':
@@ -427,7 +463,16 @@ static int by_index(const void *a, const void *b)
 }
 
 /* merge [--mutation] FILE...: the shards' records, one table. */
-static int read_records(const char *path, struct campaign_runs *rs)
+
+/* What the records say of their campaign. */
+struct merge_info {
+	uint32_t total;	  /* its runs (0 until a record says) */
+	uint32_t nshards; /* its shards, as the first record that says */
+	bool mixed;	  /* records of different shard counts */
+	bool unknown;	  /* a record without them (an older reqvisor's) */
+};
+
+static int read_records(const char *path, struct campaign_runs *rs, struct merge_info *m)
 {
 	FILE *f = fopen(path, "r");
 	char *line = NULL;
@@ -438,18 +483,126 @@ static int read_records(const char *path, struct campaign_runs *rs)
 	if (!f)
 		return bad("cannot read %s", path);
 	while (!rc && getline(&line, &cap, f) > 0) {
+		struct campaign_run *r = campaign_add(rs);
+
 		lineno++;
-		if (campaign_json_read(line, campaign_add(rs)))
+		if (campaign_json_read(line, r)) {
 			rc = bad("%s:%u: not a campaign record", path, lineno);
+			break;
+		}
+		if (!r->total)
+			m->unknown = true;
+		else if (m->total && r->total != m->total)
+			rc = bad("%s:%u: a record of a campaign of %u runs, the records before "
+				 "of one of %u: records of two campaigns?",
+				 path, lineno, r->total, m->total);
+		else
+			m->total = r->total;
+		if (r->nshards && !m->nshards)
+			m->nshards = r->nshards;
+		else if (r->nshards && r->nshards != m->nshards)
+			m->mixed = true;
 	}
 	free(line);
 	fclose(f);
 	return rc;
 }
 
+/* "run A" or "runs A..B". */
+static const char *run_range(char *buf, size_t len, uint32_t first, uint32_t last)
+{
+	if (first == last)
+		snprintf(buf, len, "run %u", first);
+	else
+		snprintf(buf, len, "runs %u..%u", first, last);
+	return buf;
+}
+
+#define MISSING_LINES 10 /* lines naming missing runs; then how many more */
+
+/* The campaign's runs that no record holds (@seen by index): a line per
+ * shard with runs missing when every record says the same shard count, a
+ * line per range of them otherwise. Status 2 when any is missing. */
+static int report_missing(const bool *seen, const struct merge_info *m)
+{
+	uint32_t missing = 0, lines = 0, n = m->mixed ? 1 : m->nshards;
+	char what[48];
+
+	if (n > 1) {
+		for (uint32_t s = 0; s < n && s < m->total; s++) {
+			uint32_t first = 0, last = 0, gone = 0, of = 0;
+
+			for (uint64_t k = s; k < m->total; k += n) {
+				of++;
+				if (seen[k])
+					continue;
+				if (!gone++)
+					first = (uint32_t)k;
+				last = (uint32_t)k;
+			}
+			if (!gone)
+				continue;
+			missing += gone;
+			if (lines++ >= MISSING_LINES)
+				continue;
+			run_range(what, sizeof(what), first, last);
+			if (gone == of)
+				bad("%s missing (shard %u/%u not given?)", what, s, n);
+			else
+				bad("%s missing: %u of shard %u/%u's %u runs (its file cut short?)",
+				    what, gone, s, n, of);
+		}
+	} else {
+		for (uint32_t k = 0; k < m->total;) {
+			uint32_t first = k;
+
+			if (seen[k]) {
+				k++;
+				continue;
+			}
+			while (k < m->total && !seen[k])
+				k++;
+			missing += k - first;
+			if (lines++ < MISSING_LINES)
+				bad("%s missing%s", run_range(what, sizeof(what), first, k - 1),
+				    m->mixed ? "" : " (the file cut short?)");
+		}
+	}
+	if (!missing)
+		return 0;
+	if (lines > MISSING_LINES)
+		bad("... and %u more such lines", lines - MISSING_LINES);
+	return bad("%u of the campaign's %u runs missing", missing, m->total);
+}
+
+/* Every run once: none twice (a shard given twice), none missing. */
+static int check_runs(const struct campaign_runs *rs, const struct merge_info *m)
+{
+	bool *seen;
+	int rc;
+
+	for (size_t i = 1; i < rs->n; i++)
+		if (rs->v[i].index == rs->v[i - 1].index)
+			return bad("run %u appears twice: a shard given twice?", rs->v[i].index);
+	if (m->unknown) {
+		fprintf(stderr, "reqvisor campaign: warning: records without the campaign's run "
+				"count (an older reqvisor's): missing runs cannot be found\n");
+		return 0;
+	}
+	seen = calloc(m->total ? m->total : 1, sizeof(*seen));
+	if (!seen)
+		return bad("out of memory");
+	for (size_t i = 0; i < rs->n; i++)
+		seen[rs->v[i].index] = true; /* below total: campaign_json_read checked */
+	rc = report_missing(seen, m);
+	free(seen);
+	return rc;
+}
+
 static int merge(int argc, char **argv)
 {
 	struct campaign_runs rs = { 0 };
+	struct merge_info m = { 0 };
 	char dir[PATH_MAX], self[PATH_MAX];
 	bool every_breaking = argc > 1 && !strcmp(argv[1], "--mutation");
 	int first = every_breaking ? 2 : 1, rc = 0;
@@ -457,13 +610,10 @@ static int merge(int argc, char **argv)
 	if (argc <= first)
 		return bad("merge needs the shards' JSON-lines files");
 	for (int i = first; !rc && i < argc; i++)
-		rc = read_records(argv[i], &rs);
+		rc = read_records(argv[i], &rs, &m);
 	if (!rc) {
 		qsort(rs.v, rs.n, sizeof(rs.v[0]), by_index);
-		for (size_t i = 1; !rc && i < rs.n; i++)
-			if (rs.v[i].index == rs.v[i - 1].index)
-				rc = bad("run %u appears twice: a shard given twice?",
-					 rs.v[i].index);
+		rc = check_runs(&rs, &m);
 	}
 	if (!rc) {
 		default_guest_dir(dir, sizeof(dir));
@@ -513,9 +663,17 @@ int cmd_campaign(int argc, char **argv)
 		campaign_runs_free(&all);
 		return rc;
 	}
-	for (size_t i = 0; i < all.n; i++)
-		if (all.v[i].index % o.nshards == o.shard)
-			*campaign_add(&mine) = all.v[i];
+	for (size_t i = 0; i < all.n; i++) {
+		if (all.v[i].index % o.nshards != o.shard)
+			continue;
+		struct campaign_run *r = campaign_add(&mine);
+
+		*r = all.v[i];
+		/* Its record says which campaign and shard, for merge. */
+		r->total = (uint32_t)all.n;
+		r->shard = o.shard;
+		r->nshards = o.nshards;
+	}
 	if (o.guest_dir)
 		snprintf(dir, sizeof(dir), "%s", o.guest_dir);
 	else

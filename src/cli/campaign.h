@@ -12,16 +12,19 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#define CAMPAIGN_ARGS	256 /* a run's configuration, as `reqvisor run` options */
-#define CAMPAIGN_FAULT	160 /* its fault spec; "none" for none */
-#define CAMPAIGN_REPORT 512 /* the first violation's report, shortened */
-#define CAMPAIGN_PATH	512
-#define CAMPAIGN_REPLAY 1280
+#define CAMPAIGN_ARGS	  256 /* a run's configuration, as `reqvisor run` options */
+#define CAMPAIGN_FAULT	  160 /* its fault spec; "none" for none */
+#define CAMPAIGN_REPORT	  512 /* the first violation's report, shortened */
+#define CAMPAIGN_PATH	  512
+#define CAMPAIGN_REPLAY	  1280
+#define CAMPAIGN_MAX_RUNS 1000000 /* each record takes about 2.3 KiB while it runs */
 
 /* One run: a guest with its configuration, a fault spec and a seed. */
 struct campaign_run {
-	uint32_t index; /* its place in the whole campaign (sharding keys on it) */
-	char guest[64]; /* a name in the guests directory, or a path */
+	uint32_t index;		 /* its place in the whole campaign (sharding keys on it) */
+	uint32_t total;		 /* the whole campaign's runs; 0 unknown (an older record) */
+	uint32_t shard, nshards; /* the shard it ran in; nshards 0 unknown */
+	char guest[64];		 /* a name in the guests directory, or a path */
 	char args[CAMPAIGN_ARGS];
 	char fault[CAMPAIGN_FAULT];
 	uint64_t seed;
@@ -71,7 +74,13 @@ unsigned campaign_count_args(const char *args);
 
 /* The path a run's guest resolves to. */
 void campaign_guest_path(const char *guest_dir, const char *guest, char *out, size_t len);
-/* The command that replays @r (deterministic executor, the same seed). */
+/* Append @arg to the command line in @out (@len bytes, NUL-terminated),
+ * after a space unless @out is empty, quoted for sh when it is not a plain
+ * word: '...', a ' in it as '\''. Returns -1, leaving @out as it was, when
+ * it does not fit. */
+int campaign_shell_arg(char *out, size_t len, const char *arg);
+/* The command that replays @r (deterministic executor, the same seed),
+ * every argument quoted for sh by campaign_shell_arg. */
 void campaign_replay(const char *self, const char *guest_dir, const struct campaign_run *r,
 		     char *out, size_t len);
 

@@ -70,6 +70,9 @@ static const struct {
 	  "nsvm.cond_ignore_tlb_control=1" },
 	{ "nsvm", "--vendor svm --nested --nsvm-flush conditional --vcpus 2",
 	  "nsvm.skip_invlpga=1" },
+	/* Host page moves while L2 runs: L1's ASID must go too. */
+	{ "nsvm", "--vendor svm --nested --nsvm-flush conditional --vcpus 2 --topology 2x1",
+	  "nsvm.cond_keep_other_asid=1,hostmem.migrate=0.05" },
 };
 
 void campaign_builtin_mutation(struct campaign_runs *rs)
@@ -117,6 +120,7 @@ static const struct {
 	{ "hv_tlbflush", "--hyperv", HYPERV },
 	{ "nvmx_shootdown", "--nested --rounds 4", VMX_ONLY },
 	{ "nsvm_shootdown", "--nested --rounds 4", SVM_ONLY },
+	{ "nsvm_shootdown", "--nested --nsvm-flush conditional --rounds 4", SVM_ONLY },
 };
 
 static const struct {

@@ -137,11 +137,13 @@ static int start(const struct campaign_exec *x, struct child *c, struct campaign
 	return 0;
 }
 
-/* The first oracle report and the violation count in the child's output. */
+/* The first oracle report and the violation count in the child's output:
+ * "reqvisor: oracle: REPORT (N violations in all)" at its end, or "(N
+ * violations so far)" from its watchdog, before the vCPUs of a hung run. */
 static void parse_output(struct campaign_run *r, const char *out)
 {
 	const char *p = strstr(out, "reqvisor: oracle: ");
-	const char *end, *count;
+	const char *end, *open;
 
 	r->violations = 0;
 	r->report[0] = 0;
@@ -151,21 +153,33 @@ static void parse_output(struct campaign_run *r, const char *out)
 	end = strchr(p, '\n');
 	if (!end)
 		end = p + strlen(p);
-	count = strstr(p, " violations in all)");
-	if (count && count < end) {
-		const char *open = count;
+	/* The count: the line's last parenthesis. */
+	for (open = end; open > p && *open != '('; open--)
+		;
+	if (*open == '(' && end[-1] == ')' && open[1] >= '0' && open[1] <= '9') {
+		char *after;
+		unsigned long long n = strtoull(open + 1, &after, 10);
 
-		while (open > p && *open != '(')
-			open--;
-		r->violations = strtoull(open + 1, NULL, 10);
-		end = open > p ? open - 1 : end;
+		if (!strncmp(after, " violations ", strlen(" violations "))) {
+			r->violations = n;
+			end = open > p && open[-1] == ' ' ? open - 1 : open;
+		}
 	}
 	snprintf(r->report, sizeof(r->report), "%.*s", (int)(end - p), p);
+}
+
+/* Add @what to the run's report, after what it holds ("; " between). */
+static void add_report(struct campaign_run *r, const char *what)
+{
+	size_t used = strlen(r->report);
+
+	snprintf(r->report + used, sizeof(r->report) - used, "%s%s", used ? "; " : "", what);
 }
 
 static void finish(const struct campaign_exec *x, struct child *c, int wstatus)
 {
 	struct campaign_run *r = c->run;
+	const char *dog;
 
 	c->out[c->len] = 0;
 	r->seconds = now() - c->started;
@@ -175,16 +189,15 @@ static void finish(const struct campaign_exec *x, struct child *c, int wstatus)
 		r->status = WEXITSTATUS(wstatus);
 	else
 		r->status = 128 + WTERMSIG(wstatus); /* a crash of the run itself */
+	/* The oracle's first report and count: at the end of a run, or in
+	 * its watchdog's report of a hung one. */
 	parse_output(r, c->out);
-	{
-		const char *dog = strstr(c->out, "reqvisor: watchdog: ");
-
-		if (dog && !c->killed) { /* the run's own watchdog: hung, with its vCPUs */
-			r->status = -1;
-			snprintf(r->report, sizeof(r->report), "%s", dog + strlen("reqvisor: "));
-			for (char *nl = r->report; (nl = strchr(nl, '\n'));)
-				*nl = ' ';
-		}
+	dog = strstr(c->out, "reqvisor: watchdog: ");
+	if (dog && !c->killed) { /* the run's own watchdog: hung, with its vCPUs */
+		r->status = -1;
+		add_report(r, dog + strlen("reqvisor: "));
+		for (char *nl = r->report; (nl = strchr(nl, '\n'));)
+			*nl = ' ';
 	}
 	if (!r->report[0] && campaign_outcome(r) != OUTCOME_PASS && !c->killed) {
 		/* No oracle report: keep the run's last line (why it failed). */
@@ -198,10 +211,15 @@ static void finish(const struct campaign_exec *x, struct child *c, int wstatus)
 			line--;
 		snprintf(r->report, sizeof(r->report), "%.*s", (int)(last - line), line);
 	}
-	if (c->killed)
-		snprintf(r->report, sizeof(r->report),
-			 "killed after %u s (its watchdog did not report)",
+	if (c->killed) {
+		char why[80];
+
+		snprintf(why, sizeof(why), "killed after %u s (its watchdog did not report)",
 			 x->timeout + KILL_GRACE);
+		if (!r->violations)
+			r->report[0] = 0;
+		add_report(r, why);
+	}
 	c->pid = 0;
 	campaign_replay(x->self, x->guest_dir, r, r->replay, sizeof(r->replay));
 	if (x->out) {

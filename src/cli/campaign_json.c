@@ -3,6 +3,9 @@
  * A campaign's JSON lines: one flat object per run, written as runs finish
  * and read back by `reqvisor campaign merge`. The reader takes only what
  * the writer makes (string and integer members, in any order).
+ * "campaign_runs", "shard" and "shards" (the campaign's size and the shard
+ * the run was in, for merge to find missing runs) are optional: records
+ * written before them read with 0, unknown.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -29,7 +32,10 @@ static void put_string(FILE *out, const char *key, const char *s)
 
 void campaign_json_write(FILE *out, const struct campaign_run *r, const char *replay)
 {
-	fprintf(out, "{\"index\":%" PRIu32 ",", r->index);
+	fprintf(out,
+		"{\"index\":%" PRIu32 ",\"campaign_runs\":%" PRIu32 ",\"shard\":%" PRIu32
+		",\"shards\":%" PRIu32 ",",
+		r->index, r->total, r->shard, r->nshards);
 	put_string(out, "guest", r->guest);
 	fputc(',', out);
 	put_string(out, "args", r->args);
@@ -121,6 +127,17 @@ static int get_number(const char *line, const char *key, uint64_t max, int64_t *
 	return 0;
 }
 
+/* An optional unsigned member up to @max: absent, 0. */
+static int get_optional(const char *line, const char *key, uint64_t max, uint32_t *out)
+{
+	int64_t v = 0;
+
+	if (member(line, key) && get_number(line, key, max, &v))
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
 int campaign_json_read(const char *line, struct campaign_run *r)
 {
 	int64_t index, seed, status, violations;
@@ -136,6 +153,14 @@ int campaign_json_read(const char *line, struct campaign_run *r)
 	    get_string(line, "replay", r->replay, sizeof(r->replay)))
 		return -1;
 	r->index = (uint32_t)index;
+	/* The campaign's size and the shard: absent from older records, and
+	 * when present, the run must be one of them. */
+	if (get_optional(line, "campaign_runs", CAMPAIGN_MAX_RUNS, &r->total) ||
+	    get_optional(line, "shard", UINT32_MAX, &r->shard) ||
+	    get_optional(line, "shards", UINT32_MAX, &r->nshards) ||
+	    (r->total && r->index >= r->total) || (!r->nshards && r->shard) ||
+	    (r->nshards && r->index % r->nshards != r->shard))
+		return -1;
 	r->seed = (uint64_t)seed;
 	r->status = (int)status;
 	r->violations = (uint64_t)violations;

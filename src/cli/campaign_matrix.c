@@ -101,9 +101,6 @@ void campaign_matrix_defaults(struct campaign_matrix *m)
 		m->faults[m->nfaults++] = none;
 }
 
-/* A campaign's runs: each record takes about 2.3 KiB while it runs. */
-#define MAX_RUNS 1000000
-
 /* One run of the matrix: guest g, vendor v, tdp t, executor e, vCPUs c,
  * fault f, seed s. */
 static int add_run(const struct campaign_matrix *m, struct campaign_runs *rs, const unsigned k[6],
@@ -147,8 +144,9 @@ int campaign_matrix_expand(const struct campaign_matrix *m, struct campaign_runs
 	uint64_t total = campaign_matrix_size(m);
 	unsigned k[6] = { 0 };
 
-	if (total > MAX_RUNS)
-		return bad("%" PRIu64 " runs: a campaign may have at most %d", total, MAX_RUNS);
+	if (total > CAMPAIGN_MAX_RUNS)
+		return bad("%" PRIu64 " runs: a campaign may have at most %d", total,
+			   CAMPAIGN_MAX_RUNS);
 	/* An odometer over the six lists, seeds innermost. */
 	for (;;) {
 		for (uint64_t s = m->seed_lo; s <= m->seed_hi; s++)

@@ -39,9 +39,10 @@ static int write_stats(struct rv_vm *vm, const char *path)
 	return fclose(f) ? -1 : 0;
 }
 
-/* Run the VM, print the summary, write the stats: what every guest shares. */
-static int run_vm(struct run_opts *o, struct rv_vm *vm, int (*verdict)(void *, struct rv_vm *, int),
-		  void *ctx)
+/* Run the VM, print the summary, write the stats: what every guest shares.
+ * @machine (NULL for the synthetic guest) has the oracle, for the watchdog. */
+static int run_vm(struct run_opts *o, struct rv_vm *vm, const struct rv_machine *machine,
+		  int (*verdict)(void *, struct rv_vm *, int), void *ctx)
 {
 	struct run_summary sum;
 	struct progress prog;
@@ -50,7 +51,7 @@ static int run_vm(struct run_opts *o, struct rv_vm *vm, int (*verdict)(void *, s
 
 	summary_start(&sum, vm);
 	progress_start(&prog, vm, !o->quiet);
-	watchdog_start(&dog, vm, o->watchdog);
+	watchdog_start_oracle(&dog, vm, machine, o->watchdog);
 	result = rv_vm_run(vm);
 	watchdog_stop(&dog);
 	progress_stop(&prog);
@@ -96,7 +97,7 @@ static int run_synthetic(struct run_opts *o)
 		rv_synthetic_destroy(syn);
 		return setup_failed(err);
 	}
-	int rc = run_vm(o, vm, synthetic_verdict, NULL);
+	int rc = run_vm(o, vm, NULL, synthetic_verdict, NULL);
 
 	rv_vm_destroy(vm);
 	rv_synthetic_destroy(syn);
@@ -115,7 +116,7 @@ static int run_guest(struct run_opts *o)
 		guest_release(&g);
 		return setup_failed(err);
 	}
-	int rc = run_vm(o, vm, guest_verdict, &g);
+	int rc = run_vm(o, vm, g.machine, guest_verdict, &g);
 
 	if (!o->quiet)
 		guest_summary(&g, vm);

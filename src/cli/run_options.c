@@ -67,8 +67,9 @@ void run_usage(FILE *out)
 		"  --no-pin              do not pin pCPU workers to host CPUs\n"
 		"  --stats FILE.json     write statistics as JSON\n"
 		"  --quiet               print no summary\n"
-		"  --watchdog S          a run not over after S seconds prints every\n"
-		"                        vCPU's state and ends with status 1\n"
+		"  --watchdog S          a run not over after S seconds prints the\n"
+		"                        oracle's violations so far and every vCPU's\n"
+		"                        state, and ends with status 1\n"
 		"\n"
 		"Exit status: 0 the guest passed, 1 it failed, triple-faulted or hung,\n"
 		"2 bad usage or input, 3 the oracle found a violation.\n",

@@ -305,6 +305,8 @@ enum rv_virt_result rv_machine_nvmx_insn(struct machine_vcpu *mv, struct rv_virt
 enum rv_virt_result rv_machine_nsvm_insn(struct machine_vcpu *mv, struct rv_virt_op *op);
 void rv_machine_nvmx_exit(struct machine_vcpu *mv, enum rv_cpu_exit e);
 void rv_machine_nsvm_exit(struct machine_vcpu *mv, enum rv_cpu_exit e);
+/* TLB_FLUSH on SVM: the ASID of the context not running too. */
+void rv_machine_nsvm_flush_other_asid(struct machine_vcpu *mv);
 void rv_machine_nvmx_free(struct machine_vcpu *mv);
 int rv_machine_nsvm_rdmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t *v);
 int rv_machine_nsvm_wrmsr(struct machine_vcpu *mv, uint32_t msr, uint64_t v);

@@ -358,6 +358,20 @@ static void vmrun(struct machine_vcpu *mv)
 		unconditional_rule(mv, RV_NESTED_ENTER);
 }
 
+/*
+ * TLB_FLUSH is for every context of the vCPU. With --nsvm-flush conditional
+ * L1 and L2 each have an ASID, and the flush reaches only the one running:
+ * the other is dropped for a fresh one. Without it a host page move made
+ * while L2 ran left L1's entries for the freed frame (the oracle's host
+ * violation, nsvm and nsvm_shootdown with hostmem.migrate).
+ */
+void rv_machine_nsvm_flush_other_asid(struct machine_vcpu *mv)
+{
+	if (mv->m->cfg.nsvm_conditional &&
+	    !RV_FAULT_HIT(&mv->vcpu->vm->faults, NSVM_COND_KEEP_OTHER_ASID))
+		rv_asid_invalidate(&mv->nsvm.other_asid);
+}
+
 /* INVLPGA (rAX the address, ECX the ASID): L1's own entry for ASID 0, else
  * L2's, which all run on L0's one ASID for L2. */
 static void invlpga(struct machine_vcpu *mv, uint64_t addr, uint32_t asid)

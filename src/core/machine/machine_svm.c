@@ -88,6 +88,7 @@ static void svm_flush_tlb_all(struct rv_vcpu *v)
 	rv_count(&v->stat[RV_STAT_flush_all], 1);
 	purge_if_superset(v);
 	flush_asid(mv_of(v));
+	rv_machine_nsvm_flush_other_asid(mv_of(v));
 }
 
 static void svm_flush_tlb_current(struct rv_vcpu *v)
