@@ -153,6 +153,15 @@ struct bench_bcast_result {
 };
 
 int bench_bcast_run(bool quick, struct bench_bcast_result *r);
+/*
+ * Table 3's measurement for one size: rv_broadcast() to every vCPU of a VM
+ * of @vcpus that is not run (to as many identical VMs, batched, when small),
+ * one row per entry of @in_guest, with that many of the vCPUs put in guest
+ * mode, spread evenly over the set. Returns 0, or -1 (out of memory, or an
+ * entry above @vcpus).
+ */
+int bench_bcast_measure(uint32_t vcpus, const uint32_t *in_guest, unsigned nr_rows, bool quick,
+			struct bench_bcast_row *rows);
 
 /* Table 4 and the WAIT row of table 3 (bench_live.c). */
 struct bench_kick_result {

@@ -17,6 +17,10 @@
  * sample broadcasts once to each of BATCH_VMS identical VMs, back to back,
  * and is divided by BATCH_VMS. Separate VMs mean nothing has to be reset
  * inside the timed region, so there is no reset cost to subtract.
+ *
+ * bench_bcast_measure() is the same measurement for any number in guest mode
+ * (`reqvisor-bench scale` puts 0 to 100% of them there); table 3 is its
+ * rows of 0, 1 and 2.
  */
 #include <stdlib.h>
 
@@ -26,7 +30,7 @@
 
 static const uint32_t sizes[BENCH_BCAST_SIZES] = { 1, 8, 64, 256, 1024 };
 
-#define MAX_IN_GUEST	2
+#define MAX_IN_GUEST	2 /* table 3 */
 #define BATCH_VMS	64
 #define BATCH_MAX_VCPUS 8 /* sizes up to this are timed in batches */
 
@@ -41,7 +45,7 @@ struct bcast_group {
 struct bcast_setup {
 	struct bcast_group *g;
 	uint32_t in_guest;
-	struct rv_vcpu *guest[BATCH_VMS][MAX_IN_GUEST];
+	struct rv_vcpu **guest; /* in_guest per VM: VM m's are guest[m * in_guest ...] */
 };
 
 static void clear_requests(struct rv_vcpu *v)
@@ -69,24 +73,31 @@ static void reset_vm(struct rv_vm *vm, struct rv_vcpu *const *guest, uint32_t in
 static void reset(struct bcast_setup *s)
 {
 	for (uint32_t m = 0; m < s->g->nr_vms; m++)
-		reset_vm(s->g->b[m].vm, s->guest[m], s->in_guest);
+		reset_vm(s->g->b[m].vm, s->guest + (size_t)m * s->in_guest, s->in_guest);
 }
 
-/* Spread the guests over the set: the first and the middle vCPU. */
-static void pick_guests(struct bcast_setup *s)
+/* Spread the guests evenly over the set (one: the first vCPU; two: the first
+ * and the middle one). */
+static int pick_guests(struct bcast_setup *s)
 {
+	s->guest = calloc((size_t)s->g->nr_vms * s->in_guest + 1, sizeof(*s->guest));
+	if (!s->guest)
+		return -1;
 	for (uint32_t m = 0; m < s->g->nr_vms; m++)
 		for (uint32_t j = 0; j < s->in_guest; j++)
-			s->guest[m][j] = rv_vm_vcpu(s->g->b[m].vm, j * s->g->nr / s->in_guest);
+			s->guest[(size_t)m * s->in_guest + j] =
+				rv_vm_vcpu(s->g->b[m].vm, j * s->g->nr / s->in_guest);
+	return 0;
 }
 
 static void leave_all(struct bcast_setup *s)
 {
-	for (uint32_t m = 0; m < s->g->nr_vms; m++)
-		for (uint32_t j = 0; j < s->in_guest; j++)
-			atomic_store(&s->guest[m][j]->mode, RV_OUTSIDE_GUEST_MODE);
+	for (size_t j = 0; j < (size_t)s->g->nr_vms * s->in_guest; j++)
+		atomic_store(&s->guest[j]->mode, RV_OUTSIDE_GUEST_MODE);
 	s->in_guest = 0;
 	reset(s);
+	free(s->guest);
+	s->guest = NULL;
 }
 
 /* Fewer samples when one touches more vCPUs: about the same time a row. */
@@ -187,20 +198,25 @@ static struct bcast_group *group_create(uint32_t nr)
 	return g;
 }
 
-static int measure_size(uint32_t nr, bool quick, struct bench_bcast_result *r)
+int bench_bcast_measure(uint32_t vcpus, const uint32_t *in_guest, unsigned nr_rows, bool quick,
+			struct bench_bcast_row *rows)
 {
-	struct bcast_group *g = group_create(nr);
+	struct bcast_group *g;
 	int rc = 0;
 
+	for (unsigned i = 0; i < nr_rows; i++)
+		if (in_guest[i] > vcpus)
+			return -1;
+	g = group_create(vcpus);
 	if (!g)
 		return -1;
-	for (uint32_t k = 0; k <= MAX_IN_GUEST && k <= nr && !rc; k++) {
-		struct bcast_setup s = { .g = g, .in_guest = k };
+	for (unsigned i = 0; i < nr_rows && !rc; i++) {
+		struct bcast_setup s = { .g = g, .in_guest = in_guest[i] };
 
-		pick_guests(&s);
-		rc = measure_row(&s, quick, &r->row[r->nr_rows]);
-		if (!rc)
-			r->nr_rows++;
+		rc = pick_guests(&s);
+		if (rc)
+			break;
+		rc = measure_row(&s, quick, &rows[i]);
 		leave_all(&s);
 	}
 	group_destroy(g);
@@ -209,9 +225,15 @@ static int measure_size(uint32_t nr, bool quick, struct bench_bcast_result *r)
 
 int bench_bcast_run(bool quick, struct bench_bcast_result *r)
 {
+	static const uint32_t in_guest[MAX_IN_GUEST + 1] = { 0, 1, 2 };
+
 	r->nr_rows = 0;
-	for (unsigned i = 0; i < BENCH_BCAST_SIZES; i++)
-		if (measure_size(sizes[i], quick, r))
+	for (unsigned i = 0; i < BENCH_BCAST_SIZES; i++) {
+		unsigned n = sizes[i] < MAX_IN_GUEST ? sizes[i] + 1 : MAX_IN_GUEST + 1;
+
+		if (bench_bcast_measure(sizes[i], in_guest, n, quick, &r->row[r->nr_rows]))
 			return -1;
+		r->nr_rows += n;
+	}
 	return 0;
 }

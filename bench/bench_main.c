@@ -10,8 +10,10 @@
 #include <string.h>
 
 #include "bench.h"
+#include "bench_coalesce.h"
 #include "bench_hyperv.h"
 #include "bench_nested.h"
+#include "bench_scale.h"
 #include "bench_tlb.h"
 #include "bench_vendors.h"
 
@@ -28,6 +30,8 @@ static void usage(FILE *out)
 		"       reqvisor-bench vendors [--vcpus N] [--rounds N] [--json FILE] [--quick]\n"
 		"       reqvisor-bench hyperv [--rounds N] [--json FILE] [--quick]\n"
 		"       reqvisor-bench nested [--rounds N] [--json FILE] [--quick]\n"
+		"       reqvisor-bench coalesce [--json FILE] [--quick]   (see coalesce --help)\n"
+		"       reqvisor-bench scale [--json FILE] [--quick]      (see scale --help)\n"
 		"       reqvisor-bench soak [--seconds S] [--vcpus N] [--rounds N] [--seed S]\n"
 		"                           [--json FILE]\n"
 		"       reqvisor-bench --help\n"
@@ -141,6 +145,10 @@ int main(int argc, char **argv)
 		return bench_hyperv(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "nested"))
 		return bench_nested(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "coalesce"))
+		return bench_coalesce(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "scale"))
+		return bench_scale(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "soak"))
 		return bench_soak(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "cpu"))

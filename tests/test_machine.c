@@ -120,7 +120,7 @@ struct loaded {
 	const struct rv_vendor_ops *ops;
 };
 
-static struct loaded load_n(bool svm, bool tdp, uint32_t vcpus)
+static struct loaded load_with(bool svm, bool tdp, uint32_t vcpus, enum rv_coalesce coalesce)
 {
 	struct rv_machine_config mc = {
 		.image = image,
@@ -141,12 +141,18 @@ static struct loaded load_n(bool svm, bool tdp, uint32_t vcpus)
 	cfg.backend_ctx = l.m;
 	cfg.vendor = l.ops = rv_machine_vendor(l.m);
 	cfg.shadow_paging = !tdp;
+	cfg.coalesce = coalesce;
 	ck_assert_int_eq(rv_vm_create(&cfg, &l.vm, err, sizeof(err)), 0);
 	l.v = rv_vm_vcpu(l.vm, 0);
 	atomic_store(&l.v->pcpu, l.vm->pcpus[0]);
 	l.ops->vcpu_load(l.v, l.vm->pcpus[0], NULL);
 	l.ops->prepare_entry(l.v);
 	return l;
+}
+
+static struct loaded load_n(bool svm, bool tdp, uint32_t vcpus)
+{
+	return load_with(svm, tdp, vcpus, RV_COALESCE_IMPROVED);
 }
 
 static struct loaded load(bool svm, bool tdp)
@@ -224,13 +230,90 @@ START_TEST(vmx_flush_current_leaves_the_hv_fifo_to_drain)
 	ck_assert_uint_eq(l.v->stat[RV_STAT_hv_flushes], 1);
 	unload(&l);
 
-	l = load(false, false);
-	current_with_hv_pending(&l, &d);
-	ck_assert_uint_eq(d.flush_calls[RV_TLB_FLUSH_TAG], 2);
-	ck_assert_uint_eq(d.flush_calls[RV_TLB_FLUSH_ADDR], 0);
-	ck_assert_uint_eq(l.v->stat[RV_STAT_hv_purges], 0);
-	ck_assert_uint_eq(l.v->stat[RV_STAT_flush_guest], 1);
-	unload(&l);
+	/* Shadow paging: KVM runs the INVVPID twice; by C9 the second is
+	 * covered by the first (the drain's sync still runs). */
+	for (int kvm = 0; kvm < 2; kvm++) {
+		l = load_with(false, false, 1, kvm ? RV_COALESCE_KVM : RV_COALESCE_IMPROVED);
+		current_with_hv_pending(&l, &d);
+		ck_assert_uint_eq(d.flush_calls[RV_TLB_FLUSH_TAG], kvm ? 2 : 1);
+		ck_assert_uint_eq(d.flush_calls[RV_TLB_FLUSH_ADDR], 0);
+		ck_assert_uint_eq(l.v->stat[RV_STAT_hv_purges], 0);
+		ck_assert_uint_eq(l.v->stat[RV_STAT_flush_guest], 1);
+		unload(&l);
+	}
+	free(image);
+}
+END_TEST
+
+/* Service the pending requests and enter: the flush operations that ran. */
+static void service_and_enter(struct loaded *l, struct rv_machine_totals *d)
+{
+	struct rv_machine_totals before;
+
+	rv_machine_totals(l->m, l->vm, &before);
+	ck_assert(rv_service_requests(l->v));
+	l->ops->prepare_entry(l->v);
+	rv_machine_totals(l->m, l->vm, d);
+	for (int op = 0; op < RV_TLB_NR_FLUSH_OPS; op++)
+		d->flush_calls[op] -= before.flush_calls[op];
+}
+
+/* C8: overlapping and repeated pages in the FIFO: pages 1-3, 2, 3-4, 2
+ * again and a non-canonical one. KVM flushes 1+1+1+1+1+1+1 = 7 times (the
+ * non-canonical page skipped), reqvisor each of pages 1-4 once. */
+START_TEST(hv_drain_flushes_each_page_once)
+{
+	static const uint64_t e[] = { 0x1000 | 2, 0x2000, 0x3000 | 1, 0x2000, 0x800000000000ull };
+
+	read_image();
+	for (int kvm = 0; kvm < 2; kvm++) {
+		struct loaded l =
+			load_with(false, true, 1, kvm ? RV_COALESCE_KVM : RV_COALESCE_IMPROVED);
+		struct rv_machine_totals d;
+
+		rv_hv_fifo_push(&l.v->hv_fifo[RV_HV_L1], e, 5);
+		rv_make_request(l.v, RV_REQ_HV_TLB_FLUSH);
+		service_and_enter(&l, &d);
+		ck_assert_uint_eq(d.flush_calls[RV_TLB_FLUSH_ADDR], kvm ? 7 : 4);
+		ck_assert_uint_eq(l.v->stat[RV_STAT_flush_gva], kvm ? 7 : 4);
+		unload(&l);
+	}
+	free(image);
+}
+END_TEST
+
+/* C9 on VMX with shadow paging: TLB_FLUSH (INVVPID all-context), then
+ * TLB_FLUSH_GUEST (its sync, and an INVVPID single-context the first
+ * covers). With EPT nothing is covered: INVEPT leaves linear entries. The
+ * pass ends at the entry: the next pass flushes again. */
+START_TEST(a_context_flush_covers_the_rest_of_its_pass)
+{
+	read_image();
+	for (int kvm = 0; kvm < 2; kvm++) {
+		enum rv_coalesce c = kvm ? RV_COALESCE_KVM : RV_COALESCE_IMPROVED;
+		struct loaded l = load_with(false, false, 1, c);
+		struct rv_machine_totals d;
+		uint64_t ops;
+
+		rv_make_request(l.v, RV_REQ_TLB_FLUSH);
+		rv_make_request(l.v, RV_REQ_TLB_FLUSH_GUEST);
+		service_and_enter(&l, &d);
+		ops = d.flush_calls[RV_TLB_FLUSH_IF] + d.flush_calls[RV_TLB_FLUSH_TAG];
+		ck_assert_uint_eq(ops, kvm ? 2 : 1);
+		ck_assert_uint_eq(l.v->stat[RV_STAT_flush_guest], 1);
+		rv_make_request(l.v, RV_REQ_TLB_FLUSH_GUEST);
+		service_and_enter(&l, &d);
+		ck_assert_uint_eq(d.flush_calls[RV_TLB_FLUSH_TAG], 1);
+		unload(&l);
+
+		l = load_with(false, true, 1, c);
+		rv_make_request(l.v, RV_REQ_TLB_FLUSH);
+		rv_make_request(l.v, RV_REQ_TLB_FLUSH_GUEST);
+		service_and_enter(&l, &d);
+		ck_assert_uint_eq(d.flush_calls[RV_TLB_FLUSH_EPTRTA], 1);
+		ck_assert_uint_eq(d.flush_calls[RV_TLB_FLUSH_TAG], 1);
+		unload(&l);
+	}
 	free(image);
 }
 END_TEST
@@ -316,6 +399,8 @@ static Suite *machine_suite(void)
 	tc = tcase_create("hyperv");
 	tcase_add_test(tc, svm_flush_current_purges_a_pending_hv_flush_only_with_npt);
 	tcase_add_test(tc, vmx_flush_current_leaves_the_hv_fifo_to_drain);
+	tcase_add_test(tc, hv_drain_flushes_each_page_once);
+	tcase_add_test(tc, a_context_flush_covers_the_rest_of_its_pass);
 	tcase_add_test(tc, remote_records_cover_what_the_call_promises);
 	suite_add_tcase(s, tc);
 	return s;

@@ -18,6 +18,11 @@ enum rv_executor {
 	RV_EXEC_DETERMINISTIC, /* one thread interleaves every pCPU from a seed */
 };
 
+enum rv_coalesce {
+	RV_COALESCE_IMPROVED, /* KVM's rules and reqvisor's C8, C9 */
+	RV_COALESCE_KVM,      /* KVM's rules alone */
+};
+
 struct rv_vm_config {
 	uint32_t nr_vcpus;  /* vCPUs created at start (1 .. RV_MAX_VCPUS) */
 	uint32_t max_vcpus; /* capacity of the vCPU set; 0: nr_vcpus */
@@ -32,6 +37,9 @@ struct rv_vm_config {
 	/* TDP off: HV_TLB_FLUSH always becomes a full guest flush, since
 	 * shadow paging cannot flush one address of a FIFO cheaply (KVM). */
 	bool shadow_paging;
+	/* Coalescing rules: reqvisor's (the default) or KVM's alone, for
+	 * comparison (docs/requests.md C8, C9). */
+	enum rv_coalesce coalesce;
 	const struct rv_backend_ops *backend;
 	const struct rv_vendor_ops *vendor; /* NULL: the null vendor */
 	void *backend_ctx;		    /* for the backend's use */

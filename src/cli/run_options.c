@@ -49,6 +49,8 @@ void run_usage(FILE *out)
 		"                        --vendor says (docs/nested.md)\n"
 		"  --nsvm-flush F        nested SVM's transition flushes: unconditional (Linux\n"
 		"                        6.16, the default) or conditional (docs/nested.md)\n"
+		"  --coalesce R          coalescing rules: improved (KVM's and reqvisor's C8,\n"
+		"                        C9; the default) or kvm (KVM's alone): docs/requests.md\n"
 		"  --console-prefix      prefix each console line with its vCPU index\n"
 		"  --pages N             the guest's configuration block: pages (default 64)\n"
 		"  --tlb SETSxWAYS       each pCPU's TLB (default 256x8)\n"
@@ -173,6 +175,7 @@ enum {
 	OPT_HYPERV,
 	OPT_NESTED,
 	OPT_NSVM_FLUSH,
+	OPT_COALESCE,
 	OPT_WATCHDOG
 };
 
@@ -205,6 +208,7 @@ static const struct option long_opts[] = {
 	{ "hyperv", no_argument, NULL, OPT_HYPERV },
 	{ "nested", no_argument, NULL, OPT_NESTED },
 	{ "nsvm-flush", required_argument, NULL, OPT_NSVM_FLUSH },
+	{ "coalesce", required_argument, NULL, OPT_COALESCE },
 	{ "help", no_argument, NULL, 'h' },
 	{ 0 },
 };
@@ -240,6 +244,11 @@ static int parse_one(int c, const char *arg, struct run_opts *o)
 			return bad("--nsvm-flush takes unconditional or conditional, not '%s'",
 				   arg);
 		o->nsvm_conditional = !strcmp(arg, "conditional");
+		return 0;
+	case OPT_COALESCE:
+		if (strcmp(arg, "improved") && strcmp(arg, "kvm"))
+			return bad("--coalesce takes improved or kvm, not '%s'", arg);
+		cfg->coalesce = strcmp(arg, "kvm") ? RV_COALESCE_IMPROVED : RV_COALESCE_KVM;
 		return 0;
 	case OPT_NUMA_MIGRATE:
 		o->numa_migrate = true;

@@ -8,6 +8,8 @@
  */
 #include "service.h"
 
+#include <stdlib.h>
+
 #include "vm_impl.h"
 
 typedef bool (*rv_request_handler)(struct rv_vcpu *vcpu);
@@ -103,17 +105,58 @@ static bool canonical(uint64_t gva)
 	return (uint64_t)((int64_t)(gva << 16) >> 16) == gva;
 }
 
-/* Each entry is a page and, in its low 12 bits, how many pages follow. */
+static void flush_pages(struct rv_vcpu *vcpu, uint64_t page, uint64_t end)
+{
+	for (; page != end; page += 4096) {
+		if (canonical(page))
+			vcpu->vm->vendor.flush_tlb_gva(vcpu, page);
+	}
+}
+
+/* KVM's drain: each entry as it came, a page named twice flushed twice.
+ * Each entry is a page and, in its low 12 bits, how many pages follow. */
 static void flush_entries(struct rv_vcpu *vcpu, const uint64_t *e, unsigned n)
 {
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t page = e[i] & ~4095ull;
+	for (unsigned i = 0; i < n; i++)
+		flush_pages(vcpu, e[i] & ~4095ull, (e[i] & ~4095ull) + ((e[i] & 4095) + 1) * 4096);
+}
 
-		for (uint64_t k = 0; k <= (e[i] & 4095); k++) {
-			if (canonical(page + k * 4096))
-				vcpu->vm->vendor.flush_tlb_gva(vcpu, page + k * 4096);
+static int by_page(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a & ~4095ull, y = *(const uint64_t *)b & ~4095ull;
+
+	return (x > y) - (x < y);
+}
+
+/*
+ * C8: the entries as ranges sorted by their first page, each page flushed
+ * once however many entries name it. A range's end wraps at 2^64 like the
+ * pages it counts, so a range that wraps is flushed on its own.
+ */
+static void flush_entries_merged(struct rv_vcpu *vcpu, uint64_t *e, unsigned n)
+{
+	uint64_t start = 0, end = 0;
+	bool open = false;
+
+	qsort(e, n, sizeof(*e), by_page);
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t s = e[i] & ~4095ull, t = s + ((e[i] & 4095) + 1) * 4096;
+
+		if (t < s && t) { /* wraps: alone, as KVM would */
+			flush_pages(vcpu, s, t);
+			continue;
 		}
+		if (open && (!end || s <= end)) { /* end 0: the top of the space */
+			if (!RV_FAULT_HIT(&vcpu->vm->faults, HV_MERGE_KEEPS_FIRST_END))
+				end = !end || !t ? 0 : t > end ? t : end;
+			continue;
+		}
+		if (open)
+			flush_pages(vcpu, start, end);
+		start = s, end = t, open = true;
 	}
+	if (open)
+		flush_pages(vcpu, start, end);
 }
 
 /* Drain this mode's FIFO: per-address flushes, or one full guest flush for
@@ -131,8 +174,10 @@ static bool handle_hv_tlb_flush(struct rv_vcpu *vcpu)
 		all = e[i] == RV_HV_FLUSH_ALL_ENTRY;
 	if (all)
 		vcpu->vm->vendor.flush_tlb_guest(vcpu);
-	else
+	else if (vcpu->vm->cfg.coalesce == RV_COALESCE_KVM)
 		flush_entries(vcpu, e, n);
+	else
+		flush_entries_merged(vcpu, e, n);
 	return true;
 }
 

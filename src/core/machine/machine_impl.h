@@ -14,6 +14,7 @@
 #include "mem/guest_mem.h"
 #include "mmu/shadow.h"
 #include "mmu/tdp.h"
+#include "reqvisor/vm.h"
 #include "mmu/tlb.h"
 #include "nested/tlb_rules.h"
 #include "reqvisor/vcpu.h"
@@ -212,6 +213,10 @@ struct machine_vcpu {
 	uint16_t tag;	     /* VPID (VMX) or ASID (SVM) its entries carry now */
 	uint16_t vpid;	     /* VMX: the allocated VPID, 0 when they ran out */
 	uint8_t tlb_control; /* SVM: what the next VMRUN flushes */
+	/* C9 (docs/requests.md): tag + 1 whose linear and combined entries a
+	 * flush of this service pass removed on this pCPU; 0 none. Cleared at
+	 * every entry and load. */
+	uint32_t pass_flushed;
 	struct rv_asid_vcpu asid;
 	struct rv_shadow shadow;
 	uint64_t pending_write; /* shadow: frame + 1 of the last write, not yet announced */
@@ -287,6 +292,19 @@ uint64_t rv_machine_tag_root(const struct machine_vcpu *mv);
 /* Flush everything of the vCPU's current tag (INVVPID single-context, SVM
  * TLB_CONTROL 3): linear, combined and, on SVM, its nested entries. */
 void rv_machine_flush_tag(struct machine_vcpu *mv);
+
+/* C9: a flush of the current tag's linear and combined entries ran earlier
+ * in this service pass, so another is redundant (reqvisor's rules only). */
+static inline bool rv_machine_tag_flushed(const struct machine_vcpu *mv)
+{
+	return mv->pass_flushed == mv->tag + 1u &&
+	       rv_vm_config(mv->vcpu->vm)->coalesce != RV_COALESCE_KVM;
+}
+
+static inline void rv_machine_note_tag_flushed(struct machine_vcpu *mv)
+{
+	mv->pass_flushed = mv->tag + 1u;
+}
 bool rv_machine_tdp_fault_in(struct rv_machine *m, uint64_t gpa);
 /* The MMU requests (shadow paging; nothing to do with TDP). */
 void rv_machine_mmu_sync(struct rv_vcpu *v);

@@ -138,6 +138,7 @@ void rv_machine_load_tlb(struct machine_vcpu *mv, struct rv_pcpu *p)
 		m->tlb[p->index] = rv_tlb_create(m->tlb_sets, m->tlb_ways, &node, err, sizeof(err));
 	mv->tlb = m->tlb[p->index];
 	mv->last_pcpu = (int)p->index;
+	mv->pass_flushed = 0;
 }
 
 /*

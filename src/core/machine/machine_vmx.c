@@ -46,7 +46,18 @@ static void vmx_vcpu_put(struct rv_vcpu *v)
 
 static void vmx_prepare_entry(struct rv_vcpu *v)
 {
+	if (!RV_FAULT_HIT(&v->vm->faults, COALESCE_PASS_OUTLIVES_ENTRY))
+		mv_of(v)->pass_flushed = 0;
 	vpid0_transition_flush(mv_of(v));
+}
+
+/* INVVPID single-context of the current VPID, unless this pass ran one. */
+static void invvpid_current(struct machine_vcpu *mv)
+{
+	if (rv_machine_tag_flushed(mv))
+		return;
+	rv_tlb_flush_tag(mv->tlb, mv->tag, RV_TLB_ANY_PCID);
+	rv_machine_note_tag_flushed(mv);
 }
 
 static bool guest_physical_of(void *ctx, const struct rv_tlb_info *e)
@@ -83,8 +94,11 @@ static void vmx_flush_tlb_all(struct rv_vcpu *v)
 		return;
 	if (mv->m->tdp) /* INVEPT global */
 		invept(mv, RV_TLB_ANY_EPTRTA);
-	else /* INVVPID all-context: every VPID but 0 */
+	else if (!rv_machine_tag_flushed(mv) || !mv->tag) { /* INVVPID all-context */
 		rv_tlb_flush_if(mv->tlb, not_vpid0, NULL);
+		if (mv->tag)
+			rv_machine_note_tag_flushed(mv);
+	}
 }
 
 static void vmx_flush_tlb_current(struct rv_vcpu *v)
@@ -96,8 +110,8 @@ static void vmx_flush_tlb_current(struct rv_vcpu *v)
 		return;
 	if (mv->m->tdp) /* INVEPT single-context of the current EPTP */
 		invept(mv, rv_machine_tag_root(mv));
-	else if (mv->tag) /* INVVPID single-context */
-		rv_tlb_flush_tag(mv->tlb, mv->tag, RV_TLB_ANY_PCID);
+	else if (mv->tag)
+		invvpid_current(mv);
 }
 
 static void vmx_flush_tlb_gva(struct rv_vcpu *v, uint64_t gva)
@@ -105,7 +119,7 @@ static void vmx_flush_tlb_gva(struct rv_vcpu *v, uint64_t gva)
 	struct machine_vcpu *mv = mv_of(v);
 
 	rv_count(&v->stat[RV_STAT_flush_gva], 1);
-	if (mv->tlb && mv->tag) /* INVVPID individual-address */
+	if (mv->tlb && mv->tag && !rv_machine_tag_flushed(mv)) /* INVVPID individual-address */
 		rv_tlb_flush_addr(mv->tlb, mv->tag, RV_TLB_ANY_PCID, gva, false);
 }
 
@@ -115,8 +129,8 @@ static void vmx_flush_tlb_guest(struct rv_vcpu *v)
 
 	rv_count(&v->stat[RV_STAT_flush_guest], 1);
 	rv_machine_sync_for_guest_flush(mv);
-	if (mv->tlb && mv->tag) /* INVVPID single-context */
-		rv_tlb_flush_tag(mv->tlb, mv->tag, RV_TLB_ANY_PCID);
+	if (mv->tlb && mv->tag)
+		invvpid_current(mv);
 }
 
 const struct rv_vendor_ops rv_machine_vmx_ops = {
