@@ -173,7 +173,7 @@ struct breakdown {
 	double vcpu_size;   /* allocator's size of struct rv_vcpu, mean */
 	double mv_size;	    /* ... of struct machine_vcpu */
 	double icache;	    /* decoded-instruction caches, summed */
-	uint32_t icaches;   /* vCPUs that have one */
+	uint32_t icaches;   /* vCPUs that have one of their own */
 	double icache_size; /* the allocator's size of one */
 	uint64_t shadow_pages;
 	double shadow_page_size;
@@ -197,7 +197,8 @@ static void read_breakdown(struct rv_vm *vm, struct breakdown *b)
 		n++;
 		b->vcpu_size += (double)malloc_usable_size(v);
 		b->mv_size += (double)malloc_usable_size(mv);
-		if (mv->cpu.icache) {
+		/* A lent cache is the pCPU's (counted with the TLBs), not the vCPU's. */
+		if (mv->cpu.icache && !mv->cpu.icache_lent) {
 			b->icache_size = (double)malloc_usable_size(mv->cpu.icache);
 			b->icache += b->icache_size;
 			b->icaches++;
@@ -795,7 +796,8 @@ static unsigned bd_items(const struct mem_result *m, struct bd_item *it, double 
 	     NAN, NAN);
 	ITEM("unbacked-access page", 1, FIELD_SIZE(struct machine_vcpu, unbacked), NAN, NAN);
 	ITEM("console line", 1, FIELD_SIZE(struct machine_vcpu, line), NAN, NAN);
-	ITEM("decoded-instruction cache (first run)", 0, b[0]->icache_size, icache[0], icache[1]);
+	ITEM("decoded-instruction cache of its own (none: the pCPU's)", 0, b[0]->icache_size,
+	     icache[0], icache[1]);
 	ITEM("shadow pages (shadow paging)", 0, b[1]->shadow_page_size, shadow[0], shadow[1]);
 	ITEM("VM arrays: slot, run-queue slot, wait entry", 0, 0, arrays, arrays);
 #undef ITEM
@@ -840,12 +842,13 @@ static void print_breakdown(const struct mem_result *m)
 	       measured[1]);
 	printf("   %-50s %8s %10.0f %10.0f\n", "not itemized (size classes, metadata, ...)", "",
 	       measured[0] - itemized[0], measured[1] - itemized[1]);
-	printf("   decoded-instruction caches: %u of %u vCPUs have one; shadow pages: %llu "
+	printf("   decoded-instruction caches of their own: %u of %u vCPUs; shadow pages: %llu "
 	       "(%.1f per vCPU)\n",
 	       b->icaches, b->vcpus, (unsigned long long)s->shadow_pages,
 	       s->vcpus ? (double)s->shadow_pages / s->vcpus : 0.0);
 	printf("   per pCPU, not per vCPU: a TLB of %u sets x %u ways x (%zu + 1) B + a cursor "
-	       "per set = %.0f KiB, %u of them\n",
+	       "per set = %.0f KiB, %u of them,\n   and a decoded-instruction cache shared by "
+	       "the vCPUs it runs (rv_cpu_use_icache)\n",
 	       b->tlb_sets, b->tlb_ways, sizeof(struct rv_tlb_entry), b->tlb_bytes / KIB, b->tlbs);
 }
 

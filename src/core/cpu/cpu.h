@@ -253,7 +253,10 @@ struct rv_cpu {
 	uint64_t ud_count;	     /* #UDs raised for unknown instructions */
 	int chain[3];		     /* the exceptions of a triple fault, in order */
 	int chain_len;
-	struct rv_icache *icache; /* decoded instructions; allocated on first run */
+	/* Decoded instructions: the CPU's own, allocated on its first run, or
+	 * one lent by rv_cpu_use_icache (then not the CPU's to free). */
+	struct rv_icache *icache;
+	bool icache_lent;
 	uint64_t icache_hits, icache_misses;
 };
 
@@ -263,6 +266,17 @@ void rv_cpu_builtin_cpuid(const struct rv_cpu *c, uint32_t leaf, uint32_t sub, u
 
 /* Free what rv_cpu_run() allocated. */
 void rv_cpu_destroy(struct rv_cpu *cpu);
+
+/*
+ * A decoded-instruction cache several CPUs may use, one at a time (the vCPUs
+ * of one pCPU): an entry is used only while memory holds the bytes it was
+ * decoded from, so it needs no invalidation and serves any CPU. NULL when
+ * out of memory.
+ */
+struct rv_icache *rv_icache_create(void);
+void rv_icache_destroy(struct rv_icache *ic);
+/* From now on @cpu uses @ic (NULL: none, decode every time), not its own. */
+void rv_cpu_use_icache(struct rv_cpu *cpu, struct rv_icache *ic);
 
 /*
  * Run up to @budget instructions. @ipi is polled at every basic-block end

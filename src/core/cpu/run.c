@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "exec.h"
 #include "ops.h"
 
@@ -217,8 +218,8 @@ static enum rv_cpu_exit run_loop(struct rv_cpu *c, const _Atomic uint32_t *ipi, 
 	const struct rv_insn *i = &scratch;
 	rv_op_handler handler = NULL;
 
-	if (!c->icache)
-		c->icache = calloc(1, sizeof(*c->icache)); /* without it: decode every time */
+	if (!c->icache && !c->icache_lent)
+		c->icache = rv_icache_create(); /* without it: decode every time */
 	for (uint64_t n = 0; n < budget; n++) {
 		/* An instruction boundary: IF may have opened under a pending
 		 * interrupt (STI's shadow holds it back one instruction). */
@@ -296,8 +297,27 @@ void rv_cpu_reset_long_mode(struct rv_cpu *c)
 	c->idtr.limit = 0;
 }
 
+struct rv_icache *rv_icache_create(void)
+{
+	return rv_calloc(1, sizeof(struct rv_icache));
+}
+
+void rv_icache_destroy(struct rv_icache *ic)
+{
+	free(ic);
+}
+
+void rv_cpu_use_icache(struct rv_cpu *c, struct rv_icache *ic)
+{
+	if (!c->icache_lent)
+		rv_icache_destroy(c->icache);
+	c->icache = ic;
+	c->icache_lent = true;
+}
+
 void rv_cpu_destroy(struct rv_cpu *c)
 {
-	free(c->icache);
+	if (!c->icache_lent)
+		rv_icache_destroy(c->icache);
 	c->icache = NULL;
 }

@@ -80,9 +80,12 @@ void rv_machine_destroy(struct rv_machine *m)
 {
 	if (!m)
 		return;
-	for (uint32_t i = 0; m->tlb && i < m->nr_tlbs; i++)
+	for (uint32_t i = 0; m->tlb && i < m->nr_tlbs; i++) {
 		rv_tlb_destroy(m->tlb[i]);
+		rv_icache_destroy(m->icache[i]);
+	}
 	free(m->tlb);
+	free(m->icache);
 	rv_machine_vendor_destroy(m);
 	rv_guest_mem_destroy(m->mem);
 	pthread_mutex_destroy(&m->console_lock);
@@ -121,6 +124,11 @@ static int tlbs_init(struct rv_machine *m, uint32_t nr)
 	pthread_mutex_lock(&m->tlb_lock);
 	if (!m->tlb) {
 		m->tlb = rv_calloc(nr, sizeof(*m->tlb));
+		m->icache = m->tlb ? rv_calloc(nr, sizeof(*m->icache)) : NULL;
+		if (!m->icache) {
+			free(m->tlb);
+			m->tlb = NULL;
+		}
 		m->nr_tlbs = nr;
 		rc = m->tlb ? 0 : -1;
 	}

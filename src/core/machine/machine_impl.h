@@ -180,6 +180,7 @@ struct rv_machine {
 	char failure[160];
 	_Atomic uint64_t unknown_ports[65536 / 64]; /* each reported once */
 	struct rv_tlb **tlb;			    /* one per pCPU, made by its first vCPU */
+	struct rv_icache **icache;		    /* decoded instructions, one per pCPU, as tlb */
 	uint32_t nr_tlbs;
 	unsigned tlb_sets, tlb_ways;
 	_Atomic uint64_t tlb_time; /* the logical time of insertions */
