@@ -13,6 +13,7 @@
 #include "bench_coalesce.h"
 #include "bench_hyperv.h"
 #include "bench_nested.h"
+#include "bench_numa.h"
 #include "bench_scale.h"
 #include "bench_tlb.h"
 #include "bench_vendors.h"
@@ -32,6 +33,7 @@ static void usage(FILE *out)
 		"       reqvisor-bench nested [--rounds N] [--json FILE] [--quick]\n"
 		"       reqvisor-bench coalesce [--json FILE] [--quick]   (see coalesce --help)\n"
 		"       reqvisor-bench scale [--json FILE] [--quick]      (see scale --help)\n"
+		"       reqvisor-bench numa [--json FILE] [--quick]       (see numa --help)\n"
 		"       reqvisor-bench soak [--seconds S] [--vcpus N] [--rounds N] [--seed S]\n"
 		"                           [--json FILE]\n"
 		"       reqvisor-bench --help\n"
@@ -149,6 +151,8 @@ int main(int argc, char **argv)
 		return bench_coalesce(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "scale"))
 		return bench_scale(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "numa"))
+		return bench_numa(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "soak"))
 		return bench_soak(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "cpu"))

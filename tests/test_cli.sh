@@ -78,6 +78,37 @@ else
 	passes=$((passes + 1))
 fi
 expect 2 "cannot write stats" -- run --synthetic --rounds 1 --stats /nonexistent/dir/s.json
+# NUMA placement, read back from the kernel: on a one-node host the declared
+# nodes all map to host node 0 through the same code.
+expect 0 "numa: 4 nodes \(declared\)" -- run --topology 4x1 --vcpus 8 --pcpus 4 --rounds 8 --stats "$tmp/n.json"
+if ! python3 - "$tmp/n.json" <<'PY'; then
+import json, sys
+n = json.load(open(sys.argv[1]))['backend']['numa']
+assert n['declared'] and n['nr_nodes'] == 4 and len(n['nodes']) == 4, n
+assert n['guest_memory_layout'] == 'node-local'
+assert sorted(v for nd in n['nodes'] for v in nd['vcpus']) == list(range(8))
+for k, nd in enumerate(n['nodes']):
+    assert nd['node'] == k and nd['nr_pcpus'] == 1 and nd['nr_vcpus'] == 2, nd
+    p = nd['pcpus'][0]
+    assert p['index'] == k and p['pin'] and p['pinned'] and p['pin_error'] == 0, p
+    assert p['cpus_seen'] == [p['host_cpu']], p
+    assert nd['guest_ram_bytes'] == 64 << 20 and nd['host_bytes'] >= nd['guest_ram_bytes']
+    m = nd['memory']
+    if n['libnuma']:
+        assert m['policy'] == 'bind' and m['policy_nodes'] == [nd['host_node']], m
+        assert m['pages']['on_node'] == m['pages']['present'] and m['pages']['failed'] == 0
+        assert nd['objects']['asked'] == 3 and nd['objects']['failed'] == 0
+    if nd['arena'] is not None:
+        a = nd['arena']
+        assert a['host_node'] == nd['host_node'] and a['bind_failures'] == 0, a
+        assert a['bound_bytes'] > 0 and nd['objects']['on_node'] == 3, nd
+assert sum(nd['memory']['pages']['present'] for nd in n['nodes']) > 0
+PY
+	echo "FAIL: --topology placement in --stats"
+	fails=$((fails + 1))
+else
+	passes=$((passes + 1))
+fi
 
 echo "$passes passed, $fails failed"
 [ "$fails" -eq 0 ]

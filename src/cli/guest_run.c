@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "cli.h"
 #include "machine/machine.h"
+#include "numa_report.h"
 
 #define MAX_IMAGE (256u << 20)
 
@@ -43,12 +45,50 @@ static int read_image(const char *path, uint8_t **out, size_t *len, char *err, s
 	return 0;
 }
 
+/*
+ * The placement report goes into the stats as the "numa" member of the
+ * "backend" object: the machine's backend ops with their VM-wide statistics
+ * extended. Those get only the machine, so the VM comes from guest_verdict(),
+ * which main.c calls before it writes the stats (one VM per process).
+ */
+static struct rv_backend_ops placement_backend;
+static struct rv_vm *report_vm;
+
+/* Guest memory is asked in full up to this many pages per node (1 GiB),
+ * beyond that every n-th page. */
+#define REPORT_MAX_PAGES (1u << 18)
+
+static void placement_vm_stats_json(void *ctx, FILE *out)
+{
+	struct rv_numa_report *r;
+
+	rv_machine_backend.vm_stats_json(ctx, out);
+	if (!report_vm || rv_vm_backend_ctx(report_vm) != ctx)
+		return;
+	r = malloc(sizeof(*r));
+	if (!r)
+		return;
+	rv_numa_report(report_vm, rv_numa_machine_mem(ctx), REPORT_MAX_PAGES, r);
+	fprintf(out, ", ");
+	rv_numa_report_json(report_vm, r, out);
+	free(r);
+}
+
+/* The VM's nodes: the declared ones, or the host's (as rv_vm_create counts
+ * them), so that guest RAM is split over the same nodes as the pCPUs. */
+static uint32_t vm_nodes(const struct rv_vm_config *cfg)
+{
+	uint32_t n = cfg->nr_nodes ? cfg->nr_nodes : rv_host_nr_nodes();
+
+	return n < cfg->nr_pcpus ? n : cfg->nr_pcpus;
+}
+
 int guest_prepare(struct run_opts *o, struct guest_run *g, char *err, size_t errlen)
 {
 	struct rv_machine_config mc = {
 		.mem_size = o->mem_size,
 		.nr_vcpus = o->cfg.nr_vcpus,
-		.nr_nodes = o->cfg.nr_nodes,
+		.nr_nodes = vm_nodes(&o->cfg),
 		.vendor_amd = o->vendor_amd,
 		.shadow = o->shadow,
 		.vpids = o->vpids,
@@ -90,7 +130,9 @@ int guest_prepare(struct run_opts *o, struct guest_run *g, char *err, size_t err
 		free(g->image);
 		return -1;
 	}
-	o->cfg.backend = &rv_machine_backend;
+	placement_backend = rv_machine_backend;
+	placement_backend.vm_stats_json = placement_vm_stats_json;
+	o->cfg.backend = &placement_backend;
 	o->cfg.backend_ctx = g->machine;
 	o->cfg.vendor = rv_machine_vendor(g->machine);
 	o->cfg.shadow_paging = o->shadow;
@@ -99,6 +141,8 @@ int guest_prepare(struct run_opts *o, struct guest_run *g, char *err, size_t err
 
 void guest_release(struct guest_run *g)
 {
+	if (report_vm && rv_vm_backend_ctx(report_vm) == g->machine)
+		report_vm = NULL;
 	rv_machine_destroy(g->machine);
 	free(g->image);
 }
@@ -112,6 +156,7 @@ int guest_verdict(void *ctx, struct rv_vm *vm, int result)
 	uint32_t status;
 	bool exited;
 
+	report_vm = vm; /* for the stats, written next */
 	rv_machine_flush_console(vm);
 	exited = rv_machine_exited(g->machine, &status);
 	fflush(stdout);
@@ -163,4 +208,13 @@ void guest_summary(struct guest_run *g, struct rv_vm *vm)
 	if (t.unknown_ports)
 		printf("  %u I/O ports used that no device answers (see --stats)\n",
 		       t.unknown_ports);
+	if (rv_vm_config(vm)->nr_nodes || rv_host_nr_nodes() > 1) {
+		struct rv_numa_report *r = malloc(sizeof(*r));
+
+		if (r) {
+			rv_numa_report(vm, rv_numa_machine_mem(g->machine), REPORT_MAX_PAGES, r);
+			rv_numa_report_print(vm, r, stdout);
+			free(r);
+		}
+	}
 }

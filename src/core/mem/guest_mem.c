@@ -10,7 +10,8 @@
 #include "alloc.h"
 #include "guest_mem.h"
 
-#define TWO_MIB (2ull << 20)
+#define TWO_MIB	  (2ull << 20)
+#define FRAMES_2M (TWO_MIB >> RV_PAGE_SHIFT)
 
 struct node_pool {
 	uint8_t *base; /* host memory of this node's frames */
@@ -25,6 +26,7 @@ struct rv_guest_mem {
 	uint64_t size;
 	uint32_t nr_pages;
 	uint32_t nr_nodes;
+	bool interleave;	     /* 2 MiB chunks round robin over the nodes */
 	_Atomic uint32_t *gpa_frame; /* per guest page */
 	struct node_pool *node;
 	uint32_t nr_frames;
@@ -37,19 +39,15 @@ static int fail(char *err, size_t len, const char *msg)
 	return -1;
 }
 
-/* Host memory on a host node: the VM's node i is host node i modulo the
- * host's nodes, so a declared topology on a one-node host still runs. */
+/* Host memory on a host node: the VM's node i is host node
+ * rv_host_node_of(i), so a declared topology on a smaller host still runs
+ * (on a one-node host, every node's memory is bound to node 0 the same way). */
 static uint8_t *alloc_on_node(uint64_t bytes, uint32_t node)
 {
 	if (rv_alloc_fails())
 		return NULL;
-	if (numa_available() >= 0) {
-		int host_nodes = numa_num_configured_nodes();
-		void *p = numa_alloc_onnode(
-			bytes, (int)(node % (uint32_t)(host_nodes > 0 ? host_nodes : 1)));
-
-		return rv_alloc_counted(p);
-	}
+	if (numa_available() >= 0)
+		return rv_alloc_counted(numa_alloc_onnode(bytes, rv_host_node_of(node)));
 	void *p = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
 	return rv_alloc_counted(p == MAP_FAILED ? NULL : p);
@@ -71,6 +69,8 @@ static int pool_init(struct node_pool *pool, uint32_t node, uint32_t first, uint
 	pool->first = first;
 	pool->count = ram_pages + spare;
 	pool->bytes = (uint64_t)pool->count << RV_PAGE_SHIFT;
+	if (!pool->count)
+		return 0; /* no RAM here and no spare frames */
 	pool->base = alloc_on_node(pool->bytes, node);
 	/* Any frame of the node can end up free (a page moved away returns
 	 * its frame here whichever node its replacement came from). */
@@ -86,20 +86,56 @@ static int check_config(const struct rv_guest_mem_config *c, char *err, size_t l
 {
 	if (!c->size || c->size % TWO_MIB)
 		return fail(err, len, "guest memory must be a nonzero multiple of 2 MiB");
-	if ((c->size >> RV_PAGE_SHIFT) + (uint64_t)c->spare_pages * c->nr_nodes >= RV_NO_FRAME)
+	if ((c->size >> RV_PAGE_SHIFT) + ((uint64_t)c->spare_pages + FRAMES_2M) * c->nr_nodes >=
+	    RV_NO_FRAME)
 		return fail(err, len, "guest memory is too large");
 	if (!c->nr_nodes || c->nr_nodes > 64)
 		return fail(err, len, "guest memory needs 1 to 64 nodes");
 	return 0;
 }
 
-/* RAM is split into contiguous per-node ranges in whole 2 MiB pages. */
-static uint32_t node_pages(const struct rv_guest_mem *m, uint32_t node)
+static _Atomic int layout_now = RV_GUEST_MEM_NODE_LOCAL;
+
+void rv_guest_mem_set_layout(enum rv_guest_mem_layout layout)
+{
+	atomic_store(&layout_now, (int)layout);
+}
+
+/*
+ * RAM is cut in 2 MiB chunks. Node-local: node n has the contiguous range of
+ * chunks [chunks * n / nodes, chunks * (n + 1) / nodes). Interleaved: chunk
+ * c is on node c % nodes, the (c / nodes)-th of its node.
+ */
+static uint32_t chunk_node(const struct rv_guest_mem *m, uint64_t chunk)
 {
 	uint64_t chunks = m->size / TWO_MIB;
-	uint64_t lo = chunks * node / m->nr_nodes, hi = chunks * (node + 1) / m->nr_nodes;
+	uint32_t n = 0;
 
-	return (uint32_t)((hi - lo) * (TWO_MIB >> RV_PAGE_SHIFT));
+	if (m->interleave)
+		return (uint32_t)(chunk % m->nr_nodes);
+	/* The n with lo(n) <= chunk < lo(n + 1), lo(n) = chunks * n / nodes. */
+	while (n + 1 < m->nr_nodes && chunks * (n + 1) / m->nr_nodes <= chunk)
+		n++;
+	return n;
+}
+
+/* The chunk's index among its node's chunks. */
+static uint64_t chunk_slot(const struct rv_guest_mem *m, uint64_t chunk, uint32_t node)
+{
+	if (m->interleave)
+		return chunk / m->nr_nodes;
+	return chunk - m->size / TWO_MIB * node / m->nr_nodes;
+}
+
+static uint32_t node_pages(const struct rv_guest_mem *m, uint32_t node)
+{
+	uint64_t chunks = m->size / TWO_MIB, n;
+
+	if (m->interleave)
+		n = chunks > node ? (chunks - 1 - node) / m->nr_nodes + 1 : 0;
+	else
+		n = chunks * (node + 1) / m->nr_nodes - chunks * node / m->nr_nodes;
+	return (uint32_t)(n * FRAMES_2M);
 }
 
 struct rv_guest_mem *rv_guest_mem_create(const struct rv_guest_mem_config *cfg, char *err,
@@ -116,25 +152,32 @@ struct rv_guest_mem *rv_guest_mem_create(const struct rv_guest_mem_config *cfg, 
 	m->size = cfg->size;
 	m->nr_pages = (uint32_t)(cfg->size >> RV_PAGE_SHIFT);
 	m->nr_nodes = cfg->nr_nodes;
+	m->interleave = atomic_load(&layout_now) == RV_GUEST_MEM_INTERLEAVE;
 	pthread_mutex_init(&m->lock, NULL);
 	m->gpa_frame = rv_calloc(m->nr_pages, sizeof(*m->gpa_frame));
 	m->node = rv_calloc(m->nr_nodes, sizeof(*m->node));
 	if (!m->gpa_frame || !m->node)
 		goto oom;
-	uint32_t frame = 0, page = 0;
+	uint32_t frame = 0;
 
+	/* Each node's frames start 2 MiB-aligned in the frame space, so every
+	 * node's chunks can be 2 MiB second-stage leaves (tdp.c), not only the
+	 * first node's; the frame numbers in between are never used. */
 	for (uint32_t n = 0; n < m->nr_nodes; n++) {
-		uint32_t pages = node_pages(m, n);
-
-		if (pool_init(&m->node[n], n, frame, pages, cfg->spare_pages))
+		frame = (uint32_t)((frame + FRAMES_2M - 1) / FRAMES_2M * FRAMES_2M);
+		if (pool_init(&m->node[n], n, frame, node_pages(m, n), cfg->spare_pages))
 			goto oom;
-		/* Guest page p of this node starts on frame (first + offset). */
-		for (uint32_t k = 0; k < pages; k++)
-			atomic_init(&m->gpa_frame[page + k], frame + k);
-		page += pages;
 		frame += m->node[n].count;
 	}
 	m->nr_frames = frame;
+	/* Chunk c's guest page k starts on its node's frame first + 512 * slot + k. */
+	for (uint64_t c = 0; c < m->size / TWO_MIB; c++) {
+		uint32_t n = chunk_node(m, c);
+		uint32_t first = m->node[n].first + (uint32_t)(chunk_slot(m, c, n) * FRAMES_2M);
+
+		for (uint32_t k = 0; k < FRAMES_2M; k++)
+			atomic_init(&m->gpa_frame[c * FRAMES_2M + k], first + k);
+	}
 	return m;
 oom:
 	fail(err, errlen, "cannot allocate guest memory");
@@ -206,14 +249,31 @@ uint32_t rv_frame_node(const struct rv_guest_mem *m, uint32_t frame)
 
 uint32_t rv_gpa_home_node(const struct rv_guest_mem *m, uint64_t gpa)
 {
-	uint32_t page = (uint32_t)(gpa >> RV_PAGE_SHIFT);
+	if (gpa >= m->size)
+		return m->nr_nodes - 1;
+	return chunk_node(m, gpa / TWO_MIB);
+}
 
-	for (uint32_t n = 0, end = 0; n < m->nr_nodes; n++) {
-		end += node_pages(m, n);
-		if (page < end)
-			return n;
+uint32_t rv_guest_mem_nr_nodes(const struct rv_guest_mem *m)
+{
+	return m->nr_nodes;
+}
+
+bool rv_guest_mem_interleaved(const struct rv_guest_mem *m)
+{
+	return m->interleave;
+}
+
+uint8_t *rv_guest_mem_node_host(const struct rv_guest_mem *m, uint32_t node, uint64_t *bytes,
+				uint64_t *ram_bytes)
+{
+	if (node >= m->nr_nodes) {
+		*bytes = *ram_bytes = 0;
+		return NULL;
 	}
-	return m->nr_nodes - 1;
+	*bytes = m->node[node].bytes;
+	*ram_bytes = (uint64_t)node_pages(m, node) << RV_PAGE_SHIFT;
+	return m->node[node].base;
 }
 
 uint32_t rv_guest_mem_move_page(struct rv_guest_mem *m, uint64_t gpa, uint32_t node)

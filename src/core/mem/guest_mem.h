@@ -25,11 +25,28 @@
 
 struct rv_guest_mem;
 
+/*
+ * How guest RAM is spread over the nodes, in 2 MiB chunks. Node-local: each
+ * node holds one contiguous range (the guest's declared topology). Interleaved:
+ * chunk c is on node c % nodes, as a host interleave policy would place it.
+ * Either way a node's frames are host memory bound to its host node
+ * (numa_alloc_onnode), and each node's frames start 2 MiB-aligned in the
+ * frame space so that chunks can be mapped with 2 MiB second-stage leaves.
+ */
+enum rv_guest_mem_layout {
+	RV_GUEST_MEM_NODE_LOCAL, /* a contiguous range per node (the default) */
+	RV_GUEST_MEM_INTERLEAVE, /* 2 MiB chunks round robin over the nodes */
+};
+
 struct rv_guest_mem_config {
 	uint64_t size;	      /* RAM: [0, size), a multiple of 2 MiB */
 	uint32_t nr_nodes;    /* guest RAM is split evenly across them */
 	uint32_t spare_pages; /* frames beyond RAM per node, for page moves */
 };
+
+/* The layout of the guest memories created from now on, process-wide (a
+ * benchmark's comparison: the machine creates its memory with no say). */
+void rv_guest_mem_set_layout(enum rv_guest_mem_layout layout);
 
 struct rv_guest_mem *rv_guest_mem_create(const struct rv_guest_mem_config *cfg, char *err,
 					 size_t errlen);
@@ -48,6 +65,13 @@ uint8_t *rv_gpa_hva(const struct rv_guest_mem *m, uint64_t gpa);
 uint32_t rv_frame_node(const struct rv_guest_mem *m, uint32_t frame);
 /* The node guest page @gpa was placed on at creation. */
 uint32_t rv_gpa_home_node(const struct rv_guest_mem *m, uint64_t gpa);
+uint32_t rv_guest_mem_nr_nodes(const struct rv_guest_mem *m);
+bool rv_guest_mem_interleaved(const struct rv_guest_mem *m);
+/* Node @node's frames: their host memory (NULL: none), its size in @bytes,
+ * and in @ram_bytes the guest RAM placed on the node at creation (the rest
+ * are the spare frames of page moves). For the placement report. */
+uint8_t *rv_guest_mem_node_host(const struct rv_guest_mem *m, uint32_t node, uint64_t *bytes,
+				uint64_t *ram_bytes);
 
 /*
  * Move the page at @gpa to a free frame on @node, copying it. Returns the old

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
 /* pCPUs, their run queues, queue placement, IPIs and idle wake-ups. */
+#include <limits.h>
 #include <linux/futex.h>
 #include <numa.h>
 #include <stdlib.h>
@@ -7,6 +8,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "numa_report.h"
 #include "pcpu.h"
 
 static int rq_init(struct rv_runqueue *rq, uint32_t cap)
@@ -17,42 +19,96 @@ static int rq_init(struct rv_runqueue *rq, uint32_t cap)
 	return rq->slot ? 0 : -1;
 }
 
-static int host_cpu_of(uint32_t index)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
+/* The pCPU and its placement record, allocated together on its node. */
+struct pcpu_box {
+	struct rv_pcpu pcpu; /* first: rv_node_free() takes its address */
+	struct rv_pcpu_placement place;
+};
 
-	return (int)(index % (uint32_t)(n > 0 ? n : 1));
+struct rv_pcpu_placement *rv_pcpu_placement(struct rv_pcpu *p)
+{
+	return &((struct pcpu_box *)p)->place;
 }
 
-/* Declared topology: pCPUs split evenly over the nodes, in order. On the
- * host's topology, a pCPU's node is its host CPU's. */
-static int node_of(struct rv_vm *vm, uint32_t index, int host_cpu)
+/* pCPUs are spread evenly over the VM's nodes, in order, whether the nodes
+ * were declared or are the host's. */
+static int node_of(struct rv_vm *vm, uint32_t index)
 {
-	if (vm->cfg.nr_nodes || numa_available() < 0) {
-		return (int)((uint64_t)index * vm->nr_nodes / vm->nr_pcpus);
+	return (int)((uint64_t)index * vm->nr_nodes / vm->nr_pcpus);
+}
+
+/*
+ * The host CPUs a pCPU of host node @host may be pinned to: the node's CPUs
+ * that this process may run on (libnuma's numa_all_cpus_ptr, read when the
+ * process started, so a thread that pinned itself since does not narrow it).
+ * A node with none of them (a memory-only node, or outside the cpuset) gets
+ * every allowed CPU, and *on_node says so. Without libnuma: every online CPU.
+ */
+static uint32_t node_cpus(int host, int *cpus, uint32_t max, bool *on_node)
+{
+	uint32_t n = 0;
+
+	*on_node = false;
+	if (host >= 0 && numa_available() >= 0) {
+		struct bitmask *bm = numa_allocate_cpumask();
+
+		if (bm && !numa_node_to_cpus(host, bm))
+			for (unsigned c = 0; c < bm->size && n < max; c++)
+				if (numa_bitmask_isbitset(bm, c) &&
+				    numa_bitmask_isbitset(numa_all_cpus_ptr, c))
+					cpus[n++] = (int)c;
+		if (bm)
+			numa_free_cpumask(bm);
+		*on_node = n > 0;
+		if (!n)
+			for (unsigned c = 0; c < numa_all_cpus_ptr->size && n < max; c++)
+				if (numa_bitmask_isbitset(numa_all_cpus_ptr, c))
+					cpus[n++] = (int)c;
 	}
-	int node = numa_node_of_cpu(host_cpu);
+	if (!n) {
+		long online = sysconf(_SC_NPROCESSORS_ONLN);
 
-	return node >= 0 && (uint32_t)node < vm->nr_nodes ? node : 0;
+		for (long c = 0; c < (online > 0 ? online : 1) && n < max; c++)
+			cpus[n++] = (int)c;
+	}
+	return n;
 }
 
+/*
+ * pCPU i on VM node n: its host node is rv_host_node_of(n), and its host CPU
+ * the k-th (round robin) of that host node's CPUs, k counting the pCPUs
+ * placed on the same host node before it. On a one-node host a declared
+ * topology takes this same path: every VM node maps to host node 0.
+ */
 int rv_pcpus_create(struct rv_vm *vm)
 {
+	int cpus[RV_NUMA_MAX_CPUS];
+	int listed = INT_MIN; /* the host node whose CPUs cpus[] holds */
+	uint32_t nr_cpus = 0;
+	uint32_t placed[RV_NUMA_MAX_CPUS + 1] = { 0 }; /* pCPUs so far per host node + 1 */
+	bool on_node = false;
+
 	vm->pcpus = rv_calloc(vm->nr_pcpus, sizeof(*vm->pcpus));
 	if (!vm->pcpus)
 		return -1;
 	for (uint32_t i = 0; i < vm->nr_pcpus; i++) {
-		int cpu = host_cpu_of(i);
-		int node = node_of(vm, i, cpu);
-		struct rv_pcpu *p = rv_node_zalloc(vm, node, sizeof(*p));
+		int node = node_of(vm, i), host = rv_host_node_of((uint32_t)node);
+		struct pcpu_box *b = rv_node_zalloc(vm, node, sizeof(*b));
+		struct rv_pcpu *p = b ? &b->pcpu : NULL;
 
 		if (!p)
 			return -1;
+		if (host != listed) {
+			nr_cpus = node_cpus(host, cpus, RV_NUMA_MAX_CPUS, &on_node);
+			listed = host;
+		}
 		vm->pcpus[i] = p;
 		p->index = i;
-		p->host_cpu = cpu;
+		p->host_cpu = cpus[placed[(host + 1) % (RV_NUMA_MAX_CPUS + 1)]++ % nr_cpus];
 		p->node = node;
 		p->vm = vm;
+		b->place.host_node = host;
+		b->place.cpu_on_node = on_node;
 		p->ws.entry = rv_calloc(vm->max_vcpus, sizeof(*p->ws.entry));
 		if (!p->ws.entry || rq_init(&p->rq, vm->max_vcpus))
 			return -1;

@@ -4,23 +4,44 @@
  * the dispatch loop until the VM stops. An idle worker sleeps on its futex;
  * rv_pcpu_notify() wakes it (pcpu.c states the protocol).
  */
+#include <errno.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "numa_report.h"
 #include "pcpu.h"
 
 #define IDLE_CHECK_NS 20000000 /* how long an idle worker sleeps before a hang check */
 
-static void pin(struct rv_pcpu *p)
+/* Pin the worker to its pCPU's host CPU, and record what the kernel made of
+ * it: the affinity read back must be exactly that CPU. */
+static void pin(struct rv_pcpu *p, struct rv_pcpu_placement *pl)
 {
 	cpu_set_t set;
 
+	pl->pin_asked = true;
 	CPU_ZERO(&set);
 	CPU_SET(p->host_cpu, &set);
-	sched_setaffinity(0, sizeof(set), &set);
+	if (sched_setaffinity(0, sizeof(set), &set)) {
+		pl->pin_error = errno;
+		return;
+	}
+	CPU_ZERO(&set);
+	pl->pinned = !sched_getaffinity(0, sizeof(set), &set) && CPU_COUNT(&set) == 1 &&
+		     CPU_ISSET(p->host_cpu, &set);
+}
+
+/* Where the worker runs now, for the placement report (a vDSO call). */
+static void note_cpu(struct rv_pcpu_placement *pl)
+{
+	int cpu = sched_getcpu();
+
+	pl->samples++;
+	if (cpu >= 0 && cpu < RV_NUMA_MAX_CPUS)
+		pl->cpus_seen[cpu / 64] |= 1ull << (cpu % 64);
 }
 
 static bool vm_running(struct rv_vm *vm)
@@ -79,13 +100,22 @@ static void *worker(void *arg)
 {
 	struct rv_pcpu *p = arg;
 	struct rv_vm *vm = p->vm;
+	struct rv_pcpu_placement *pl = rv_pcpu_placement(p);
+	uint32_t steps = 0;
 
+	pl->workers++;
 	if (vm->cfg.pin)
-		pin(p);
+		pin(p, pl);
+	note_cpu(pl);
 	while (vm_running(vm)) {
-		if (!rv_pcpu_step(p))
+		if (!rv_pcpu_step(p)) {
 			idle_wait(p);
+			note_cpu(pl);
+		} else if (!(++steps % 4096)) {
+			note_cpu(pl);
+		}
 	}
+	note_cpu(pl);
 	return NULL;
 }
 
