@@ -77,6 +77,10 @@ void rv_machine_note_miss(struct machine_vcpu *mv, uint64_t gpa)
 		;
 	else
 		return;
+	/* A node with no free frame cannot take the page: do not unmap and
+	 * flush every vCPU for a move that would find nowhere to go. */
+	if (!rv_guest_mem_free_frames(m->mem, want))
+		return;
 	mv->move_gpa = (gpa & ~4095ull) | MOVE_PENDING;
 	mv->move_node = want;
 }

@@ -116,7 +116,7 @@ static void *tlb_alloc(void *ctx, size_t size)
 		return NULL;
 	if (nodes <= 0)
 		return rv_alloc_counted(calloc(1, size));
-	return rv_alloc_counted(numa_alloc_onnode(size, p->node % nodes));
+	return rv_alloc_counted(numa_alloc_onnode(size, rv_host_node_of((uint32_t)p->node)));
 }
 
 static void tlb_free(void *ctx, void *mem, size_t size)

@@ -327,9 +327,16 @@ void rv_guest_mem_free_frame(struct rv_guest_mem *m, uint32_t frame)
 	pthread_mutex_unlock(&m->lock);
 }
 
-uint32_t rv_guest_mem_free_frames(const struct rv_guest_mem *m, uint32_t node)
+uint32_t rv_guest_mem_free_frames(struct rv_guest_mem *m, uint32_t node)
 {
-	return node < m->nr_nodes ? m->node[node].nr_free : 0;
+	uint32_t n;
+
+	if (node >= m->nr_nodes)
+		return 0;
+	pthread_mutex_lock(&m->lock);
+	n = m->node[node].nr_free;
+	pthread_mutex_unlock(&m->lock);
+	return n;
 }
 
 int rv_guest_mem_write(struct rv_guest_mem *m, uint64_t gpa, const void *src, size_t len)

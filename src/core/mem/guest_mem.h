@@ -89,7 +89,7 @@ uint32_t rv_guest_mem_move_page(struct rv_guest_mem *m, uint64_t gpa, uint32_t n
 uint32_t rv_guest_mem_unmap_page(struct rv_guest_mem *m, uint64_t gpa);
 uint32_t rv_guest_mem_remap_page(struct rv_guest_mem *m, uint64_t gpa, uint32_t old, uint32_t node);
 void rv_guest_mem_free_frame(struct rv_guest_mem *m, uint32_t frame);
-uint32_t rv_guest_mem_free_frames(const struct rv_guest_mem *m, uint32_t node);
+uint32_t rv_guest_mem_free_frames(struct rv_guest_mem *m, uint32_t node);
 
 /* Copy between the guest and the host (the loader, the oracle, tests). */
 int rv_guest_mem_write(struct rv_guest_mem *m, uint64_t gpa, const void *src, size_t len);
