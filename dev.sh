@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 
-PACKAGES="build-essential meson ninja-build pkg-config liburcu-dev libjemalloc-dev libnuma-dev check python3"
+PACKAGES="build-essential meson ninja-build pkg-config liburcu-dev libjemalloc-dev libnuma-dev check python3 python3-matplotlib"
 
 install_missing() {
 	local missing=()
