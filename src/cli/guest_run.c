@@ -141,8 +141,9 @@ int guest_prepare(struct run_opts *o, struct guest_run *g, char *err, size_t err
 
 void guest_release(struct guest_run *g)
 {
-	if (report_vm && rv_vm_backend_ctx(report_vm) == g->machine)
-		report_vm = NULL;
+	/* The VM is gone by now (or was never made): forget it, without
+	 * reading it. */
+	report_vm = NULL;
 	rv_machine_destroy(g->machine);
 	free(g->image);
 }
